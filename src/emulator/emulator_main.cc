@@ -1,0 +1,2 @@
+// Entry point of `kustodian-emulator` (being built).
+int main() { return 1; }

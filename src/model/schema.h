@@ -1,0 +1,44 @@
+// Per-kind property schema of data connections, from the ARM specs (2024-04-13, 2025-02-14):
+// which properties exist, their types, whether they are required, read-only or filled by the
+// server, and their enum values. Validation, the codec and the diff are all driven by it.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "src/model/data_connection.h"
+
+namespace kustodian {
+
+enum class PropertyType {
+  kString,      // free text
+  kResourceId,  // an ARM resource id; compared case-insensitively
+  kEnum,        // one of `enum_values`, compared case-insensitively
+  kBool,
+  kStringList,  // array of strings; [] equals absent
+  kDateTime,    // RFC 3339; compared as instants
+};
+
+struct PropertySchema {
+  std::string name;  // ARM property name, e.g. "consumerGroup"
+  PropertyType type = PropertyType::kString;
+  bool required = false;
+  bool read_only = false;  // never sent, never compared (provisioningState, managedIdentityObjectId)
+  std::vector<std::string> enum_values;  // for kEnum; extensible enums still accept others? no
+  // For kResourceId: the expected full type, e.g. "Microsoft.EventHub/namespaces/eventhubs";
+  // "" accepts any well-formed id.
+  std::string resource_type;
+};
+
+struct KindSchema {
+  ConnectionKind kind;
+  std::vector<PropertySchema> properties;
+};
+
+// The schema of `kind`. Never fails: every ConnectionKind has one.
+const KindSchema& SchemaFor(ConnectionKind kind);
+// The property named `name` (exact ARM spelling) of `kind`, or nullptr.
+const PropertySchema* FindProperty(ConnectionKind kind, std::string_view name);
+
+}  // namespace kustodian
