@@ -24,6 +24,16 @@ enum class ConnectionKind {
   kEventGridWithManagedIdentity,  // api-version 2025-02-14 only
 };
 
+// Every kind, in declaration order (for listing valid kinds in messages and iterating schemas).
+inline constexpr ConnectionKind kAllKinds[] = {
+    ConnectionKind::kEventHub,
+    ConnectionKind::kEventGrid,
+    ConnectionKind::kIotHub,
+    ConnectionKind::kCosmosDb,
+    ConnectionKind::kEventHubWithManagedIdentity,
+    ConnectionKind::kEventGridWithManagedIdentity,
+};
+
 // ARM's spelling of a kind, e.g. "EventHub".
 std::string_view KindName(ConnectionKind kind);
 // Case-insensitive parse of ARM's spelling. InvalidArgument listing the valid kinds otherwise.

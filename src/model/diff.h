@@ -9,6 +9,7 @@
 
 #include "nlohmann/json.hpp"
 #include "src/model/data_connection.h"
+#include "src/model/schema.h"
 
 namespace kustodian {
 
@@ -34,6 +35,6 @@ Plan Diff(const DataConnectionSpec* desired, const LiveConnection* live);
 // True when two property values are equal under the rules above for property `schema`
 // (nullptr = unknown property: compared as JSON with ""/null/absent equal).
 bool PropertyValuesEqual(const nlohmann::json& desired, const nlohmann::json& live,
-                         const struct PropertySchema* schema);
+                         const PropertySchema* schema);
 
 }  // namespace kustodian

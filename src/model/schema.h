@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nlohmann/json.hpp"
 #include "src/model/data_connection.h"
 
 namespace kustodian {
@@ -25,7 +26,11 @@ struct PropertySchema {
   PropertyType type = PropertyType::kString;
   bool required = false;
   bool read_only = false;  // never sent, never compared (provisioningState, managedIdentityObjectId)
-  std::vector<std::string> enum_values;  // for kEnum; extensible enums still accept others? no
+  // For kEnum: the values in ARM's canonical casing. ARM declares the data-format enums
+  // extensible (modelAsString), but validation still rejects values not listed here, with a
+  // message listing the valid ones: a typo in a manifest is far likelier than a new format the
+  // service added. The list is the union over the supported api-versions (AZMONSTREAM included).
+  std::vector<std::string> enum_values;
   // For kResourceId: the expected full type, e.g. "Microsoft.EventHub/namespaces/eventhubs";
   // "" accepts any well-formed id.
   std::string resource_type;
@@ -40,5 +45,13 @@ struct KindSchema {
 const KindSchema& SchemaFor(ConnectionKind kind);
 // The property named `name` (exact ARM spelling) of `kind`, or nullptr.
 const PropertySchema* FindProperty(ConnectionKind kind, std::string_view name);
+
+// The enum value of `schema` equal to `value` ignoring case, in canonical casing; "" when none
+// matches (or `schema` is not an enum).
+std::string CanonicalEnumValue(const PropertySchema& schema, std::string_view value);
+
+// True when `value` means "not set" for a property of `type`: null always, "" for the
+// string-like types, [] for kStringList.
+bool IsUnsetValue(const nlohmann::json& value, PropertyType type);
 
 }  // namespace kustodian

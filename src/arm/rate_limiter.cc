@@ -1,0 +1,119 @@
+#include "src/arm/rate_limiter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "src/core/arm_id.h"
+#include "src/core/status.h"
+#include "src/core/strings.h"
+
+namespace kustodian {
+namespace {
+
+std::string_view TypeName(ArmOpType type) {
+  switch (type) {
+    case ArmOpType::kRead:
+      return "reads";
+    case ArmOpType::kWrite:
+      return "writes";
+    case ArmOpType::kDelete:
+      return "deletes";
+  }
+  return "reads";
+}
+
+}  // namespace
+
+RateLimiter::RateLimiter(RateLimitOptions options, Clock& clock)
+    : options_(options), clock_(clock) {}
+
+const BucketOptions& RateLimiter::OptionsFor(ArmOpType type) const {
+  switch (type) {
+    case ArmOpType::kRead:
+      return options_.reads;
+    case ArmOpType::kWrite:
+      return options_.writes;
+    case ArmOpType::kDelete:
+      return options_.deletes;
+  }
+  return options_.reads;
+}
+
+RateLimiter::Bucket& RateLimiter::Refilled(std::string_view subscription, ArmOpType type) {
+  const BucketOptions& opts = OptionsFor(type);
+  absl::Time now = clock_.Now();
+  auto [it, inserted] =
+      buckets_.try_emplace({AsciiLower(subscription), type}, Bucket{opts.burst, now});
+  Bucket& bucket = it->second;
+  if (!inserted && now > bucket.updated) {
+    double elapsed = absl::ToDoubleSeconds(now - bucket.updated);
+    bucket.tokens = std::min(opts.burst, bucket.tokens + elapsed * opts.per_second);
+    bucket.updated = now;
+  }
+  return bucket;
+}
+
+absl::Status RateLimiter::Acquire(std::string_view subscription, ArmOpType type,
+                                  absl::Duration* inline_budget) {
+  if (!options_.enabled) {
+    return absl::OkStatus();
+  }
+  absl::Duration wait;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Bucket& bucket = Refilled(subscription, type);
+    if (bucket.tokens >= 1.0) {
+      bucket.tokens -= 1.0;
+      return absl::OkStatus();
+    }
+    const BucketOptions& opts = OptionsFor(type);
+    double rate = opts.per_second > 0 ? opts.per_second : 1e-9;
+    // Whole milliseconds, rounded up, so the token is surely there after the wait.
+    double ms = std::ceil((1.0 - bucket.tokens) / rate * 1000.0 - 1e-6);
+    wait = absl::Milliseconds(static_cast<int64_t>(std::max(ms, 1.0)));
+    if (wait > *inline_budget) {
+      absl::Status status = absl::UnavailableError(
+          absl::StrCat("client-side ARM rate limit: no ", Av(TypeName(type)),
+                       " token for subscription ", Av(subscription), " for ",
+                       absl::FormatDuration(wait)));
+      SetRetryAfter(status, wait);
+      return status;
+    }
+    bucket.tokens -= 1.0;  // reserved: the bucket goes negative until it refills
+  }
+  clock_.SleepFor(wait);
+  *inline_budget -= wait;
+  return absl::OkStatus();
+}
+
+void RateLimiter::ObserveRemaining(std::string_view subscription, ArmOpType type,
+                                   int64_t remaining) {
+  if (!options_.enabled || remaining < 0) {
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Bucket& bucket = Refilled(subscription, type);
+  bucket.tokens = std::min(bucket.tokens, static_cast<double>(remaining));
+}
+
+void RateLimiter::ObserveHeaders(std::string_view subscription, const HttpHeaders& headers) {
+  for (ArmOpType type : {ArmOpType::kRead, ArmOpType::kWrite, ArmOpType::kDelete}) {
+    std::optional<std::string> value = FindHeader(
+        headers, absl::StrCat("x-ms-ratelimit-remaining-subscription-", Av(TypeName(type))));
+    int64_t remaining = 0;
+    if (value.has_value() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*value), &remaining)) {
+      ObserveRemaining(subscription, type, remaining);
+    }
+  }
+}
+
+double RateLimiter::Available(std::string_view subscription, ArmOpType type) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Refilled(subscription, type).tokens;
+}
+
+}  // namespace kustodian

@@ -1,0 +1,71 @@
+// Client-side token buckets that keep the daemon under ARM's throttling limits: one bucket per
+// (subscription, operation type), refilled continuously from the Clock. ARM's
+// x-ms-ratelimit-remaining-subscription-* headers lower a bucket when the server counts fewer
+// tokens than we do (another client sharing the principal spent them).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "src/core/clock.h"
+#include "src/http/http.h"
+
+namespace kustodian {
+
+// ARM's throttling operation types. Reads are GET, LIST and polls; writes are PUT, PATCH, POST.
+enum class ArmOpType { kRead, kWrite, kDelete };
+
+struct BucketOptions {
+  double burst = 200;      // bucket size in tokens
+  double per_second = 10;  // refill rate
+};
+
+struct RateLimitOptions {
+  bool enabled = true;
+  BucketOptions reads{250, 25};
+  BucketOptions writes{200, 10};
+  BucketOptions deletes{200, 10};
+};
+
+// Thread-safe.
+class RateLimiter {
+ public:
+  RateLimiter(RateLimitOptions options, Clock& clock);
+
+  // Takes one token of (subscription, type). When the bucket is empty and the wait for the next
+  // token fits in `*inline_budget`, reserves the token, sleeps on the Clock and subtracts the
+  // wait from the budget. Returns OK, or Unavailable with Retry-After = the wait when it does
+  // not fit (no token taken).
+  absl::Status Acquire(std::string_view subscription, ArmOpType type,
+                       absl::Duration* inline_budget);
+
+  // Lowers the bucket to `remaining` when it holds more.
+  void ObserveRemaining(std::string_view subscription, ArmOpType type, int64_t remaining);
+  // Applies every x-ms-ratelimit-remaining-subscription-{reads,writes,deletes} header present.
+  void ObserveHeaders(std::string_view subscription, const HttpHeaders& headers);
+
+  // Tokens currently in the bucket (after refill; negative while waits are reserved).
+  double Available(std::string_view subscription, ArmOpType type);
+
+ private:
+  struct Bucket {
+    double tokens = 0;
+    absl::Time updated;
+  };
+  const BucketOptions& OptionsFor(ArmOpType type) const;
+  // The refilled bucket for the key, created full. Requires mu_.
+  Bucket& Refilled(std::string_view subscription, ArmOpType type);
+
+  const RateLimitOptions options_;
+  Clock& clock_;
+  std::mutex mu_;
+  std::map<std::pair<std::string, ArmOpType>, Bucket> buckets_;  // guarded by mu_
+};
+
+}  // namespace kustodian

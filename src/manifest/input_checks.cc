@@ -1,0 +1,122 @@
+#include "src/manifest/input_checks.h"
+
+#include <cstdint>
+#include <unordered_set>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace kustodian {
+
+std::optional<TextPosition> FindInvalidUtf8(std::string_view text) {
+  int line = 1;
+  size_t line_start = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto b0 = static_cast<uint8_t>(text[i]);
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (b0 < 0x80) {
+      if (b0 == '\n') {
+        ++line;
+        line_start = i + 1;
+      }
+      ++i;
+      continue;
+    } else if ((b0 & 0xE0) == 0xC0) {
+      len = 2;
+      cp = b0 & 0x1F;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      len = 3;
+      cp = b0 & 0x0F;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      len = 4;
+      cp = b0 & 0x07;
+    }
+    bool ok = len != 0 && i + len <= text.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      const auto b = static_cast<uint8_t>(text[i + k]);
+      ok = (b & 0xC0) == 0x80;
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    if (ok) {
+      static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= kMinForLength[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    }
+    if (!ok) {
+      return TextPosition{line, static_cast<int>(i - line_start) + 1};
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+class ShapeWalker {
+ public:
+  ShapeWalker(int max_depth, int max_nodes) : max_depth_(max_depth), max_nodes_(max_nodes) {}
+
+  std::optional<ShapeProblem> Walk(const YAML::Node& node, int depth) {
+    if (++visited_ > max_nodes_) {
+      return Problem(node, absl::StrCat("document has more than ", max_nodes_,
+                                        " nodes once YAML aliases are expanded (alias bomb?)"));
+    }
+    if (depth > max_depth_) {
+      return Problem(node, absl::StrCat("document is nested deeper than ", max_depth_, " levels"));
+    }
+    if (node.IsSequence()) {
+      for (size_t i = 0; i < node.size(); ++i) {
+        path_.push_back(absl::StrCat("[", i, "]"));
+        if (auto p = Walk(node[i], depth + 1)) {
+          return p;
+        }
+        path_.pop_back();
+      }
+    } else if (node.IsMap()) {
+      std::unordered_set<std::string> keys;
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar()) {
+          return Problem(kv.first, "map keys must be plain strings");
+        }
+        const std::string& key = kv.first.Scalar();
+        if (!keys.insert(key).second) {
+          path_.push_back(key);
+          return Problem(kv.first, absl::StrCat("duplicate key \"", key, "\""));
+        }
+        path_.push_back(key);
+        if (auto p = Walk(kv.second, depth + 1)) {
+          return p;
+        }
+        path_.pop_back();
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  ShapeProblem Problem(const YAML::Node& node, std::string message) const {
+    std::string field;
+    for (const std::string& part : path_) {
+      if (!field.empty() && (part.empty() || part[0] != '[')) {
+        field += '.';
+      }
+      field += part;
+    }
+    return ShapeProblem{std::move(field), node.Mark(), std::move(message)};
+  }
+
+  const int max_depth_;
+  const int max_nodes_;
+  int visited_ = 0;
+  std::vector<std::string> path_;
+};
+
+}  // namespace
+
+std::optional<ShapeProblem> CheckDocumentShape(const YAML::Node& root, int max_depth,
+                                               int max_nodes) {
+  return ShapeWalker(max_depth, max_nodes).Walk(root, 1);
+}
+
+}  // namespace kustodian

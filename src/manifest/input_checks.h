@@ -1,0 +1,37 @@
+// Guards against hostile manifest input, run before any field is interpreted: invalid UTF-8
+// (checked on the raw bytes) and documents that are too deep or too large once YAML aliases
+// are expanded (a "billion laughs" document is tiny as parsed, since yaml-cpp shares aliased
+// nodes, but any conversion that copies it would explode). Internal to src/manifest.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "yaml-cpp/yaml.h"
+
+namespace kustodian {
+
+struct TextPosition {
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based, in bytes
+};
+
+// The position of the first byte that is not part of valid UTF-8 (overlong forms, surrogates
+// and code points past U+10FFFF are invalid), or nullopt when `text` is valid UTF-8.
+std::optional<TextPosition> FindInvalidUtf8(std::string_view text);
+
+struct ShapeProblem {
+  std::string field;  // dotted path to the offending node ("" for the root)
+  YAML::Mark mark;    // where it is (0-based, as yaml-cpp reports it)
+  std::string message;
+};
+
+// Walks `root` with aliases expanded and checks that no node is nested deeper than `max_depth`
+// (the root is depth 1), that at most `max_nodes` nodes are visited, that map keys are scalars
+// and that no map repeats a key. Stops at the first problem and returns it; nullopt when the
+// document is fine. Cost is O(max_nodes) whatever the input.
+std::optional<ShapeProblem> CheckDocumentShape(const YAML::Node& root, int max_depth,
+                                               int max_nodes);
+
+}  // namespace kustodian
