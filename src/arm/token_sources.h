@@ -107,4 +107,11 @@ class ManagedIdentityTokenSource final : public CachingTokenSource {
 // is not JSON or has no access_token.
 absl::StatusOr<AccessToken> ParseTokenResponse(std::string_view body, absl::Time now);
 
+// The error for a token endpoint's non-200 answer: Unavailable (Retry-After attached) when
+// `transient`, else Unauthenticated. The message names `who` and carries the provider's `error`
+// and `error_description` (which hold no secrets); the AADSTS code, or else `error`, is
+// attached as the error code.
+absl::Status TokenEndpointError(std::string_view who, const HttpResponse& response,
+                                bool transient);
+
 }  // namespace kustodian

@@ -108,7 +108,8 @@ absl::StatusOr<absl::Duration> ParseGoDuration(std::string_view text) {
       return absl::InvalidArgumentError(absl::StrCat("invalid duration ", quoted, ": overflow"));
     }
     total += unit * static_cast<int64_t>(whole) + unit * fraction;
-    if (total == absl::InfiniteDuration()) {
+    // Go durations are int64 nanoseconds (about 292 years); keep the same range.
+    if (total > absl::Nanoseconds(std::numeric_limits<int64_t>::max())) {
       return absl::InvalidArgumentError(absl::StrCat("invalid duration ", quoted, ": overflow"));
     }
   }

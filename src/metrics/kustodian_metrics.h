@@ -43,7 +43,7 @@ struct KustodianMetrics {
   KustodianMetrics& operator=(const KustodianMetrics&) = delete;
 
   // The reconcile_total child for `result` (one of the kResult* values; others are created).
-  Counter& ReconcileResult(std::string_view result) {
+  Counter& ReconcileTotal(std::string_view result) {
     return reconcile_total.WithLabels({kControllerName, std::string(result)});
   }
   // The arm_requests_total child; `code` 0 means a transport error.
@@ -72,12 +72,15 @@ struct KustodianMetrics {
   // Kustodian's own.
   CounterFamily& arm_requests_total;          // {method,code}
   HistogramFamily& arm_request_duration;      // {method}
-  Counter& arm_throttled;                     // 429 answers and throttling waits
+  Counter& arm_throttled;                     // ARM answers with 429 Too Many Requests
   CounterFamily& drift_corrections;           // {kind}
   GaugeFamily& managed_connections;           // {kind,state}
   Gauge& last_resync_timestamp;               // Unix seconds of the last full resync
   Gauge& manifest_errors;                     // manifest files that failed to load
-  CounterFamily& eventgrid_events;            // {type,outcome}
+  // {type,outcome}: type is the Event Grid eventType (e.g.
+  // "Microsoft.Resources.ResourceWriteSuccess"; map unknown types to "other" to bound the
+  // series), outcome one of "enqueued", "ignored", "invalid".
+  CounterFamily& eventgrid_events;
   Gauge& pending_deletes;                     // deletes held back by the prune guard
   Gauge& build_info;                          // {version} = 1
 };

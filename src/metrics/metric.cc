@@ -48,7 +48,11 @@ void Counter::AppendSamples(const std::string& name, const std::string& labels,
 }
 
 void Gauge::SetToCurrentTime(const Clock& clock) {
-  Set(absl::ToDoubleSeconds(clock.Now() - absl::UnixEpoch()));
+  // Whole seconds plus the fraction: exact for millisecond times, unlike ToDoubleSeconds.
+  const absl::Time now = clock.Now();
+  const int64_t seconds = absl::ToUnixSeconds(now);
+  const int64_t nanos = absl::ToInt64Nanoseconds(now - absl::FromUnixSeconds(seconds));
+  Set(static_cast<double>(seconds) + static_cast<double>(nanos) / 1e9);
 }
 
 void Gauge::AppendSamples(const std::string& name, const std::string& labels,

@@ -91,7 +91,7 @@ absl::StatusOr<LiveConnection> DecodeConnection(const nlohmann::json& body) {
   }
   absl::StatusOr<DataConnectionId> parsed = DataConnectionId::Parse(id->get<std::string>());
   if (!parsed.ok()) {
-    return Invalid(parsed.status().message());
+    return Invalid(Sv(parsed.status().message()));
   }
   auto kind = body.find("kind");
   if (kind == body.end() || !kind->is_string()) {

@@ -11,7 +11,9 @@
 
 namespace kustodian {
 
-// {"location":..., "kind":..., "properties":{...}} with read-only properties removed.
+// {"location":..., "kind":..., "properties":{...}}: location as written, the kind in ARM's
+// spelling, the spec's properties minus read-only and null ones, enum values in the schema's
+// canonical casing ("json" -> "JSON"). Unknown properties pass through (validation rejects them).
 nlohmann::json EncodePutBody(const DataConnectionSpec& spec);
 
 // Decodes one DataConnection resource (GET body or a LIST element). InvalidArgument when `id`
@@ -33,8 +35,12 @@ absl::StatusOr<std::vector<std::string>> DecodeValidationResult(const nlohmann::
 // {"dataConnectionName": n, "properties": {"kind": k, "properties": {...}}}.
 nlohmann::json EncodeValidationRequest(const DataConnectionSpec& spec);
 
-// Builds a desired spec from a live connection (for `kustodian export`): server-filled
-// defaults and read-only properties are dropped, location normalized.
+// Builds a desired spec from a live connection (for `kustodian export`): keeps only
+// properties the kind's schema knows and that are not read-only; drops values equal to the
+// server-filled defaults (§6: ""/null/[], compression None, databaseRouting Single,
+// ignoreFirstRecord false, blobStorageEventType BlobCreated) and retrievalStartDate (server time
+// when unset); enum values in canonical casing; location normalized. A live connection of an
+// unknown kind yields kind EventHub and no properties: callers should skip those.
 DataConnectionSpec SpecFromLive(const LiveConnection& live);
 
 }  // namespace kustodian

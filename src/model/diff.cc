@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "src/core/arm_id.h"
 #include "src/core/strings.h"
 #include "src/model/timestamp.h"

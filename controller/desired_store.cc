@@ -1,0 +1,217 @@
+#include "controller/desired_store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "controller/stable_hash.h"
+
+namespace kustodian {
+
+std::vector<std::string> DesiredStore::ApplyFile(const std::string& file,
+                                                 std::vector<DataConnectionSpec> specs,
+                                                 const std::vector<std::string>& rejected_keys,
+                                                 std::vector<std::string> errors) {
+  std::lock_guard<std::mutex> lock(mu_);
+  FileState& state = files_[file];
+  std::map<std::string, DesiredEntry> old_claims = std::move(state.claims);
+  std::map<std::string, DesiredEntry> claims;
+  std::set<std::string> duplicates;
+  for (DataConnectionSpec& spec : specs) {
+    std::string key = spec.id.Key();
+    if (claims.count(key) > 0 || duplicates.count(key) > 0) {
+      duplicates.insert(key);
+      claims.erase(key);
+      continue;
+    }
+    std::string hash = SpecHash(spec);
+    claims.emplace(key, DesiredEntry{std::move(spec), std::move(hash), file});
+  }
+  std::set<std::string> keep(rejected_keys.begin(), rejected_keys.end());
+  for (const std::string& key : duplicates) {
+    errors.push_back(absl::StrCat("data connection ", key,
+                                  " is declared more than once in this file; none of them applies"));
+    keep.insert(key);
+  }
+  for (const std::string& key : keep) {
+    auto it = old_claims.find(key);
+    if (it != old_claims.end()) {
+      claims.insert(*it);  // last good state of a document that failed to load
+    }
+  }
+  std::set<std::string> affected;
+  for (const auto& [key, entry] : old_claims) {
+    affected.insert(key);
+  }
+  for (const auto& [key, entry] : claims) {
+    affected.insert(key);
+  }
+  state.claims = std::move(claims);
+  state.errors = std::move(errors);
+  std::vector<std::string> changed;
+  for (const std::string& key : affected) {
+    if (RecomputeLocked(key)) {
+      changed.push_back(key);
+    }
+  }
+  return changed;
+}
+
+void DesiredStore::KeepFile(const std::string& file, std::vector<std::string> errors) {
+  std::lock_guard<std::mutex> lock(mu_);
+  files_[file].errors = std::move(errors);
+}
+
+std::vector<std::string> DesiredStore::RemoveFile(const std::string& file) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = files_.find(file);
+  if (it == files_.end()) {
+    return {};
+  }
+  std::map<std::string, DesiredEntry> old_claims = std::move(it->second.claims);
+  files_.erase(it);
+  std::vector<std::string> changed;
+  for (const auto& [key, entry] : old_claims) {
+    if (RecomputeLocked(key)) {
+      changed.push_back(key);
+    }
+  }
+  return changed;
+}
+
+bool DesiredStore::RecomputeLocked(const std::string& key) {
+  std::vector<const DesiredEntry*> claimants;
+  for (const auto& [file, state] : files_) {
+    auto it = state.claims.find(key);
+    if (it != state.claims.end()) {
+      claimants.push_back(&it->second);
+    }
+  }
+  auto current = entries_.find(key);
+  if (claimants.size() > 1) {
+    return false;  // conflict: whatever applied before stays; FileErrors() reports it
+  }
+  if (claimants.empty()) {
+    if (current == entries_.end()) {
+      return false;
+    }
+    IndexLocked(key, nullptr);
+    entries_.erase(current);
+    return true;
+  }
+  const DesiredEntry& next = *claimants.front();
+  if (current != entries_.end() && current->second == next) {
+    current->second = next;  // refresh fields the comparison ignores (e.g. source line)
+    return false;
+  }
+  IndexLocked(key, &next);  // before the assignment: it reads the old entry's database
+  entries_[key] = next;
+  return true;
+}
+
+void DesiredStore::IndexLocked(const std::string& key, const DesiredEntry* entry) {
+  auto current = entries_.find(key);
+  if (current != entries_.end()) {
+    std::string old_db = current->second.spec.id.Database().Key();
+    auto it = databases_.find(old_db);
+    if (it != databases_.end()) {
+      it->second.keys.erase(key);
+      if (it->second.keys.empty()) {
+        databases_.erase(it);
+      }
+    }
+  }
+  if (entry != nullptr) {
+    DatabaseId db = entry->spec.id.Database();
+    DatabaseIndex& index = databases_[db.Key()];
+    if (index.keys.empty()) {
+      index.id = db;
+    }
+    index.keys.insert(key);
+  }
+}
+
+std::map<std::string, std::vector<std::string>> DesiredStore::FileErrors() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, std::vector<std::string>> out;
+  std::map<std::string, std::vector<std::string>> claimed_by;  // key -> files
+  for (const auto& [file, state] : files_) {
+    if (!state.errors.empty()) {
+      out[file] = state.errors;
+    }
+    for (const auto& [key, entry] : state.claims) {
+      claimed_by[key].push_back(file);
+    }
+  }
+  for (const auto& [key, files] : claimed_by) {
+    if (files.size() < 2) {
+      continue;
+    }
+    for (const std::string& file : files) {
+      std::vector<std::string> others;
+      for (const std::string& other : files) {
+        if (other != file) {
+          others.push_back(other);
+        }
+      }
+      out[file].push_back(absl::StrCat("data connection ", key, " is also declared in ",
+                                       absl::StrJoin(others, ", "),
+                                       "; neither declaration applies until one is removed"));
+    }
+  }
+  return out;
+}
+
+std::optional<DesiredEntry> DesiredStore::Get(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+std::vector<std::string> DesiredStore::Keys() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  out.reserve(entries_.size());
+  for (const auto& [key, entry] : entries_) {
+    out.push_back(key);
+  }
+  return out;
+}
+
+std::vector<std::string> DesiredStore::ForDatabase(const std::string& db_key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = databases_.find(db_key);
+  if (it == databases_.end()) {
+    return {};
+  }
+  return std::vector<std::string>(it->second.keys.begin(), it->second.keys.end());
+}
+
+std::vector<DatabaseId> DesiredStore::Databases() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<DatabaseId> out;
+  out.reserve(databases_.size());
+  for (const auto& [db_key, index] : databases_) {
+    out.push_back(index.id);
+  }
+  return out;
+}
+
+std::vector<std::string> DesiredStore::Files() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [file, state] : files_) {
+    out.push_back(file);
+  }
+  return out;
+}
+
+size_t DesiredStore::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
+}  // namespace kustodian

@@ -1,0 +1,90 @@
+// DesiredStore: the desired state of every data connection, as read from manifest files
+// (directory mode), keyed by DataConnectionId::Key(). Files are applied as a whole; a file that
+// fails to load keeps its last good entries, because a parse error is never a deletion.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "src/core/arm_id.h"
+#include "src/model/data_connection.h"
+
+namespace kustodian {
+
+struct DesiredEntry {
+  DataConnectionSpec spec;
+  std::string spec_hash;  // SpecHash(spec) (controller/stable_hash.h)
+  std::string file;       // the manifest that declares it
+
+  bool operator==(const DesiredEntry& o) const {
+    return spec_hash == o.spec_hash && file == o.file && spec.adopt == o.spec.adopt &&
+           spec.source.generation == o.spec.source.generation;
+  }
+};
+
+// Thread-safe. A key claimed by two files is a conflict: neither new claim applies (an entry
+// applied before the conflict stays, so a conflict is never a deletion) and both files get an
+// error in FileErrors() until one of them gives the key up.
+class DesiredStore {
+ public:
+  DesiredStore() = default;
+  DesiredStore(const DesiredStore&) = delete;
+  DesiredStore& operator=(const DesiredStore&) = delete;
+
+  // Replaces the entries of `file` with `specs`. `rejected_keys` are keys the file still
+  // declares but whose documents failed to load: their previous entries from this file are
+  // kept. `errors` (document errors of a partly loaded file) are recorded for FileErrors(); a
+  // key declared twice in `specs` is excluded like a rejected one, with an error.
+  // Returns the keys whose effective entry changed (added, removed or modified), sorted.
+  std::vector<std::string> ApplyFile(const std::string& file,
+                                     std::vector<DataConnectionSpec> specs,
+                                     const std::vector<std::string>& rejected_keys = {},
+                                     std::vector<std::string> errors = {});
+
+  // Records that `file` failed to load as a whole: its previous entries stay as they are and
+  // `errors` are reported by FileErrors() until the next ApplyFile or RemoveFile of it.
+  void KeepFile(const std::string& file, std::vector<std::string> errors);
+
+  // `file` was deleted from disk: its keys disappear. Returns the keys that changed, sorted.
+  std::vector<std::string> RemoveFile(const std::string& file);
+
+  // file -> errors, for files with any (load errors and duplicate-key conflicts).
+  std::map<std::string, std::vector<std::string>> FileErrors() const;
+
+  // The effective entry of `key`, or nullopt when no file declares it.
+  std::optional<DesiredEntry> Get(const std::string& key) const;
+  // Every key with an effective entry, sorted.
+  std::vector<std::string> Keys() const;
+  // Keys whose target database has DatabaseId::Key() == `db_key`, sorted.
+  std::vector<std::string> ForDatabase(const std::string& db_key) const;
+  // Every database that has at least one entry, ordered by key.
+  std::vector<DatabaseId> Databases() const;
+  // Every file known to the store (applied or kept), sorted.
+  std::vector<std::string> Files() const;
+  size_t size() const;
+
+ private:
+  struct FileState {
+    std::map<std::string, DesiredEntry> claims;  // key -> what this file declares
+    std::vector<std::string> errors;
+  };
+  struct DatabaseIndex {
+    DatabaseId id;
+    std::set<std::string> keys;
+  };
+
+  // Recomputes the effective entry of `key` from the claims; true when it changed.
+  bool RecomputeLocked(const std::string& key);
+  void IndexLocked(const std::string& key, const DesiredEntry* entry);
+
+  mutable std::mutex mu_;
+  std::map<std::string, FileState> files_;           // guarded by mu_
+  std::map<std::string, DesiredEntry> entries_;      // guarded by mu_; effective entries
+  std::map<std::string, DatabaseIndex> databases_;   // guarded by mu_; db key -> keys
+};
+
+}  // namespace kustodian

@@ -1,0 +1,247 @@
+#include "controller/ownership_journal.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "controller/atomic_file.h"
+#include "nlohmann/json.hpp"
+
+namespace kustodian {
+namespace {
+
+using nlohmann::json;
+
+std::string FormatTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+absl::Status Corrupt(const std::string& what) {
+  return absl::DataLossError(absl::StrCat("ownership journal is corrupt: ", what));
+}
+
+// Reads a required string member of `obj`.
+absl::StatusOr<std::string> StringField(const json& obj, const char* name, const std::string& key) {
+  auto it = obj.find(name);
+  if (it == obj.end() || !it->is_string()) {
+    return Corrupt(absl::StrCat("connection '", key, "': \"", name, "\" missing or not a string"));
+  }
+  return it->get<std::string>();
+}
+
+absl::StatusOr<OwnershipRecord> RecordFromJson(const std::string& key, const json& obj) {
+  if (!obj.is_object()) {
+    return Corrupt(absl::StrCat("connection '", key, "' is not an object"));
+  }
+  OwnershipRecord rec;
+  absl::StatusOr<std::string> id = StringField(obj, "id", key);
+  if (!id.ok()) {
+    return id.status();
+  }
+  rec.id = *std::move(id);
+  rec.kind = obj.value("kind", "");
+  std::string deletion = obj.value("deletion", "Delete");
+  if (deletion == "Delete") {
+    rec.deletion = DeletionPolicy::kDelete;
+  } else if (deletion == "Orphan") {
+    rec.deletion = DeletionPolicy::kOrphan;
+  } else {
+    return Corrupt(absl::StrCat("connection '", key, "': deletion '", deletion,
+                                "' is neither Delete nor Orphan"));
+  }
+  rec.file = obj.value("file", "");
+  rec.last_applied_hash = obj.value("lastAppliedHash", "");
+  const char* time_field = "createdAt";
+  if (obj.contains("adoptedAt")) {
+    rec.origin = OwnershipRecord::Origin::kAdopted;
+    time_field = "adoptedAt";
+  }
+  if (obj.contains(time_field)) {
+    absl::StatusOr<std::string> text = StringField(obj, time_field, key);
+    if (!text.ok()) {
+      return text.status();
+    }
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, *text, &rec.since, &err)) {
+      return Corrupt(absl::StrCat("connection '", key, "': ", time_field, " '", *text,
+                                  "' is not an RFC 3339 time: ", err));
+    }
+  }
+  return rec;
+}
+
+}  // namespace
+
+std::string OwnershipJournal::Serialize(const std::map<std::string, OwnershipRecord>& records) {
+  json connections = json::object();
+  for (const auto& [key, rec] : records) {
+    json obj = {
+        {"id", rec.id},
+        {"kind", rec.kind},
+        {"deletion", rec.deletion == DeletionPolicy::kOrphan ? "Orphan" : "Delete"},
+        {"file", rec.file},
+        {"lastAppliedHash", rec.last_applied_hash},
+    };
+    obj[rec.origin == OwnershipRecord::Origin::kAdopted ? "adoptedAt" : "createdAt"] =
+        FormatTime(rec.since);
+    connections[key] = std::move(obj);
+  }
+  json doc = {{"version", kJournalVersion}, {"connections", std::move(connections)}};
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+absl::StatusOr<std::map<std::string, OwnershipRecord>> OwnershipJournal::Parse(
+    const std::string& text) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception& e) {
+    return Corrupt(absl::StrCat("invalid JSON: ", e.what()));
+  }
+  if (!doc.is_object()) {
+    return Corrupt("the top level is not an object");
+  }
+  auto version = doc.find("version");
+  if (version == doc.end() || !version->is_number_integer() ||
+      version->get<int64_t>() != kJournalVersion) {
+    return Corrupt(absl::StrCat("\"version\" is missing or not ", kJournalVersion,
+                                " (written by a newer kustodian?)"));
+  }
+  auto connections = doc.find("connections");
+  if (connections == doc.end() || !connections->is_object()) {
+    return Corrupt("\"connections\" is missing or not an object");
+  }
+  std::map<std::string, OwnershipRecord> out;
+  try {
+    for (const auto& [key, obj] : connections->items()) {
+      absl::StatusOr<OwnershipRecord> rec = RecordFromJson(key, obj);
+      if (!rec.ok()) {
+        return rec.status();
+      }
+      out.emplace(key, *std::move(rec));
+    }
+  } catch (const json::exception& e) {  // a member of the wrong type
+    return Corrupt(e.what());
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<OwnershipJournal>> OwnershipJournal::Open(
+    const std::string& state_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot create state directory ", state_dir, ": ", ec.message()));
+  }
+  std::string path = (std::filesystem::path(state_dir) / kJournalFileName).string();
+  std::unique_ptr<OwnershipJournal> journal(new OwnershipJournal(path));
+  if (!std::filesystem::exists(path, ec)) {
+    return journal;  // first start: nothing managed yet
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InternalError(absl::StrCat("cannot read ownership journal ", path));
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  absl::StatusOr<std::map<std::string, OwnershipRecord>> records = Parse(buf.str());
+  if (!records.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        path, ": ", records.status().message(),
+        ". Refusing to start: reading it as empty would orphan every managed connection. "
+        "Restore the file from a backup, or move it away to start with nothing managed "
+        "(existing connections then need kustodian.io/adopt or --adopt)."));
+  }
+  journal->records_ = *std::move(records);
+  return journal;
+}
+
+void OwnershipJournal::Add(const std::string& key, OwnershipRecord record) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = records_.find(key);
+  if (it != records_.end() && it->second == record) {
+    return;
+  }
+  records_.insert_or_assign(key, std::move(record));
+  ++change_seq_;
+}
+
+bool OwnershipJournal::Remove(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (records_.erase(key) == 0) {
+    return false;
+  }
+  ++change_seq_;
+  return true;
+}
+
+bool OwnershipJournal::SetLastAppliedHash(const std::string& key, const std::string& hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = records_.find(key);
+  if (it == records_.end()) {
+    return false;
+  }
+  if (it->second.last_applied_hash != hash) {
+    it->second.last_applied_hash = hash;
+    ++change_seq_;
+  }
+  return true;
+}
+
+bool OwnershipJournal::Contains(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return records_.count(key) > 0;
+}
+
+std::optional<OwnershipRecord> OwnershipJournal::Get(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = records_.find(key);
+  if (it == records_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+std::map<std::string, OwnershipRecord> OwnershipJournal::All() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return records_;
+}
+
+size_t OwnershipJournal::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return records_.size();
+}
+
+bool OwnershipJournal::Dirty() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return change_seq_ != written_seq_.load();
+}
+
+absl::Status OwnershipJournal::Flush() {
+  std::lock_guard<std::mutex> write_lock(write_mu_);
+  uint64_t seq;
+  std::string text;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    seq = change_seq_;
+    if (seq == written_seq_.load()) {
+      return absl::OkStatus();
+    }
+    if (path_.empty()) {
+      written_seq_ = seq;
+      return absl::OkStatus();
+    }
+    text = Serialize(records_);
+  }
+  absl::Status status = WriteFileAtomically(path_, text, /*durable=*/true);
+  if (status.ok()) {
+    written_seq_ = seq;
+  }
+  return status;
+}
+
+}  // namespace kustodian

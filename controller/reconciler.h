@@ -1,0 +1,143 @@
+// Reconciler: brings one data connection (a key) to its desired state. Level-based and
+// idempotent: it reads the current desired state, ownership and live state for the key (never
+// the event that woke it), writes to ARM only on a real semantic difference, and never waits:
+// long-running operations and backoff come back as requeue_after.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "controller/cluster_lock.h"
+#include "controller/desired_store.h"
+#include "controller/live_cache.h"
+#include "controller/ownership_journal.h"
+#include "controller/pending_ops.h"
+#include "controller/prune_guard.h"
+#include "controller/status_store.h"
+#include "src/arm/arm_client.h"
+#include "src/core/clock.h"
+#include "src/core/logging.h"
+#include "src/model/diff.h"
+
+namespace kustodian {
+
+struct KustodianMetrics;
+
+struct ReconcileResult {
+  enum Outcome { kDone, kRequeueAfter, kRetryableError, kTerminalError };
+  Outcome outcome = kDone;
+  // kRequeueAfter: when to reconcile again (0 = at once). kRetryableError: the server's
+  // Retry-After when it sent one, else 0 (the queue's backoff decides). kDone: a hint of when
+  // the key's next resync is due (policy.resyncInterval), 0 when none.
+  absl::Duration requeue_after = absl::ZeroDuration();
+  absl::Status error;  // the error of kRetryableError / kTerminalError
+
+  static ReconcileResult Done(absl::Duration resync_hint = absl::ZeroDuration());
+  static ReconcileResult RequeueAfter(absl::Duration after);
+  // requeue_after = GetRetryAfter(error) when present.
+  static ReconcileResult Retryable(absl::Status error);
+  static ReconcileResult Terminal(absl::Status error);
+};
+
+// What the reconciler works with; every reference must outlive the Reconciler.
+struct ReconcilerDeps {
+  Clock& clock;
+  Logger& logger;
+  ArmClient& arm;
+  DesiredStore& desired;
+  LiveCache& live;
+  OwnershipJournal& journal;
+  StatusStore& status;
+  ClusterLock& cluster_lock;
+  PruneGuard& prune_guard;
+  KustodianMetrics* metrics = nullptr;  // optional: kustodian_drift_corrections_total
+};
+
+struct ReconcilerOptions {
+  bool adopt_all = false;                             // --adopt: take over every existing match
+  absl::Duration lock_retry = absl::Seconds(2);       // cluster busy with another key's write
+  absl::Duration default_resync = absl::Minutes(5);   // resync hint when a spec sets none
+  absl::Duration initial_poll_delay = absl::Seconds(1);  // first poll of a new operation
+  absl::Duration foreign_operation_wait = absl::Seconds(10);  // someone else's LRO running
+  absl::Duration prune_guard_wait = absl::Seconds(30);        // deletion held by PruneGuard
+};
+
+// Thread-safe: Reconcile may run for different keys at once (the work queue never runs one key
+// twice at once; doing so is safe but may duplicate a write).
+class Reconciler {
+ public:
+  Reconciler(ReconcilerDeps deps, ReconcilerOptions options);
+  Reconciler(const Reconciler&) = delete;
+  Reconciler& operator=(const Reconciler&) = delete;
+
+  // One pass for `key` (DataConnectionId::Key()). Returns kDone when converged (or nothing to
+  // do), kRequeueAfter while an operation runs or a lock / the prune guard holds it back,
+  // kRetryableError for failures a later attempt may cure (ARM 409/429/5xx, auth, I/O), and
+  // kTerminalError for problems only a manifest change cures (invalid spec, ARM 400,
+  // immutable change under policy Fail, existing connection not managed). Never sleeps.
+  ReconcileResult Reconcile(const std::string& key);
+
+  // The plan Reconcile would carry out now, from the caches alone (no ARM call; refresh the
+  // LiveCache first). Blocked writes (ObserveOnly, not managed, immutable change under Fail)
+  // come back as kNoop with the changes and a reason saying why nothing will be written.
+  Plan PlanFor(const std::string& key) const;
+
+  // Operations in flight, by key.
+  std::map<std::string, PendingOp> PendingOperations() const { return pending_.All(); }
+  // Makes the next pass for `key` read it with one GET instead of trusting the cache (after a
+  // drift event, or when an operation ended without a final resource).
+  void RequestConfirm(const std::string& key);
+
+ private:
+  struct Context;
+  struct Failure {
+    std::string spec_hash;
+    std::string reason;
+    std::string message;
+    std::string last_error;
+  };
+
+  // reconciler.cc: the flow.
+  absl::Status LoadLive(Context& ctx);
+  ReconcileResult ReconcileAbsent(Context& ctx);
+  ReconcileResult ReconcilePresent(Context& ctx);
+  ReconcileResult ReconcileObserveOnly(Context& ctx);
+  ReconcileResult ReconcileWrite(Context& ctx);
+  void UpdateRecord(const Context& ctx);
+
+  // reconciler_writes.cc: ARM writes, operations and their errors.
+  std::optional<ReconcileResult> PollPending(Context& ctx, const PendingOp& op);
+  ReconcileResult ApplyPut(Context& ctx, bool creating, bool drift);
+  ReconcileResult ApplyDelete(Context& ctx, bool recreate);
+  ReconcileResult HandleArmError(Context& ctx, const absl::Status& error, std::string_view verb,
+                                 const std::string& spec_hash);
+  bool AcquireClusterLock(Context& ctx);
+  void CountDrift(const Context& ctx);
+
+  // reconciler_status.cc: status output.
+  ConnectionStatus BaseStatus(const Context& ctx) const;
+  void Report(const Context& ctx, std::string_view phase, std::string_view reason,
+              std::string_view message);
+  void ForgetStatus(const Context& ctx);
+  absl::Duration ResyncHint(const Context& ctx) const;
+
+  bool TakeConfirm(const std::string& key);
+  void RememberFailure(const std::string& key, Failure failure);
+  std::optional<Failure> RememberedFailure(const std::string& key) const;
+  void ForgetFailure(const std::string& key);
+
+  ReconcilerDeps deps_;
+  const ReconcilerOptions options_;
+  PendingOps pending_;
+
+  mutable std::mutex mu_;
+  std::set<std::string> confirm_;              // guarded by mu_: keys to GET next pass
+  std::map<std::string, Failure> failures_;    // guarded by mu_: terminal failures by spec hash
+};
+
+}  // namespace kustodian

@@ -1,0 +1,194 @@
+#include "controller/status_store.h"
+
+#include <filesystem>
+#include <set>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "controller/atomic_file.h"
+#include "controller/stable_hash.h"
+#include "src/core/arm_id.h"
+
+namespace kustodian {
+namespace {
+
+std::string Slug(std::string_view text) {
+  std::string out;
+  for (unsigned char c : AsciiLower(text)) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    out.push_back(ok ? static_cast<char>(c) : '-');
+  }
+  return out;
+}
+
+}  // namespace
+
+StatusStore::StatusStore(Logger& logger, std::string status_dir)
+    : logger_(logger), dir_(std::move(status_dir)) {
+  if (!dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) {
+      logger_.Warn("cannot create status directory", {{"dir", dir_}, {"error", ec.message()}});
+    }
+  }
+}
+
+std::string StatusStore::FileNameFor(const std::string& key) {
+  absl::StatusOr<DataConnectionId> id = DataConnectionId::Parse(key);
+  std::string base = id.ok() ? absl::StrCat(id->cluster, ".", id->database, ".", id->name) : key;
+  return absl::StrCat(Slug(base), "-", StableHashHex(key).substr(0, 8), ".json");
+}
+
+void StatusStore::Set(ConnectionStatus status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto prev = statuses_.find(status.key);
+  if (prev != statuses_.end()) {
+    for (Condition& c : status.conditions) {
+      const Condition* old = prev->second.FindCondition(c.type);
+      if (old != nullptr && old->status == c.status) {
+        c.last_transition_time = old->last_transition_time;
+      }
+    }
+  }
+  const std::string key = status.key;
+  ConnectionStatus& stored = statuses_.insert_or_assign(key, std::move(status)).first->second;
+  WriteStatusLocked(stored);
+  WriteSummaryLocked();
+}
+
+std::optional<ConnectionStatus> StatusStore::Get(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = statuses_.find(key);
+  if (it == statuses_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+bool StatusStore::Remove(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (statuses_.erase(key) == 0) {
+    return false;
+  }
+  written_.erase(key);
+  if (!dir_.empty()) {
+    std::string path = (std::filesystem::path(dir_) / FileNameFor(key)).string();
+    absl::Status st = RemoveFileIfExists(path);
+    if (!st.ok()) {
+      logger_.Warn("cannot remove status file", {{"error", std::string(st.message())}});
+    }
+  }
+  WriteSummaryLocked();
+  return true;
+}
+
+std::vector<ConnectionStatus> StatusStore::All() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ConnectionStatus> out;
+  out.reserve(statuses_.size());
+  for (const auto& [key, status] : statuses_) {
+    out.push_back(status);
+  }
+  return out;
+}
+
+void StatusStore::SetFileErrors(std::map<std::string, std::vector<std::string>> errors) {
+  std::lock_guard<std::mutex> lock(mu_);
+  file_errors_ = std::move(errors);
+  WriteSummaryLocked();
+}
+
+std::map<std::string, int> StatusStore::PhaseCounts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, int> counts;
+  for (const auto& [key, status] : statuses_) {
+    ++counts[status.phase];
+  }
+  return counts;
+}
+
+nlohmann::json StatusStore::SummaryJson() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return SummaryJsonLocked();
+}
+
+nlohmann::json StatusStore::SummaryJsonLocked() const {
+  nlohmann::json phases = nlohmann::json::object();
+  for (const auto& [key, status] : statuses_) {
+    phases[status.phase] = phases.value(status.phase, 0) + 1;
+  }
+  nlohmann::json errors = nlohmann::json::object();
+  for (const auto& [file, list] : file_errors_) {
+    errors[file] = list;
+  }
+  return {{"connections", statuses_.size()}, {"phases", phases}, {"fileErrors", errors}};
+}
+
+void StatusStore::WriteStatusLocked(const ConnectionStatus& status) {
+  if (dir_.empty()) {
+    return;
+  }
+  std::string text =
+      status.ToJson().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  auto it = written_.find(status.key);
+  if (it != written_.end() && it->second == text) {
+    return;
+  }
+  std::string path = (std::filesystem::path(dir_) / FileNameFor(status.key)).string();
+  absl::Status st = WriteFileAtomically(path, text, /*durable=*/false);
+  if (!st.ok()) {
+    logger_.Warn("cannot write status file", {{"error", std::string(st.message())}});
+    written_.erase(status.key);
+    return;
+  }
+  written_[status.key] = std::move(text);
+}
+
+void StatusStore::WriteSummaryLocked() {
+  if (dir_.empty()) {
+    return;
+  }
+  std::string text =
+      SummaryJsonLocked().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  if (text == written_summary_) {
+    return;
+  }
+  std::string path = (std::filesystem::path(dir_) / kStatusSummaryFileName).string();
+  absl::Status st = WriteFileAtomically(path, text, /*durable=*/false);
+  if (!st.ok()) {
+    logger_.Warn("cannot write status summary", {{"error", std::string(st.message())}});
+    written_summary_.clear();
+    return;
+  }
+  written_summary_ = std::move(text);
+}
+
+absl::Status StatusStore::RemoveUnknownFiles() {
+  if (dir_.empty()) {
+    return absl::OkStatus();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  std::set<std::string> known = {kStatusSummaryFileName};
+  for (const auto& [key, status] : statuses_) {
+    known.insert(FileNameFor(key));
+  }
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir_, ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("cannot read status directory ", dir_, ": ",
+                                            ec.message()));
+  }
+  for (const auto& entry : it) {
+    std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || !absl::EndsWith(name, ".json") || known.count(name) > 0) {
+      continue;
+    }
+    std::filesystem::remove(entry.path(), ec);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kustodian

@@ -1,0 +1,160 @@
+// A tiny raw-socket HTTP/1.1 server on 127.0.0.1 for transport tests that must see
+// connections: it counts accepted connections and can close a connection instead of
+// answering (to play a keep-alive socket that died under the client).
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace kustodian::http_test {
+
+// OpenSSL writes with write(2), so a peer that hangs up raises SIGPIPE; servers ignore it.
+inline void IgnoreSigpipe() { std::signal(SIGPIPE, SIG_IGN); }
+
+// Thread-safe. Serves each connection on its own thread until Stop() or destruction.
+class RawServer {
+ public:
+  // Decides, for request number `request` (0-based) on connection number `connection`, whether
+  // to answer (true) or close the connection without a response (false).
+  using Policy = std::function<bool(int connection, int request)>;
+
+  explicit RawServer(Policy policy = nullptr) : policy_(std::move(policy)) {
+    IgnoreSigpipe();
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(listen_fd_, 64) != 0) {
+      return;
+    }
+    socklen_t len = sizeof(addr);
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    accept_thread_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~RawServer() { Stop(); }
+
+  int port() const { return port_; }
+  int connections() const { return connections_.load(); }
+  int requests() const { return requests_.load(); }
+  std::string url(const std::string& path) const {
+    return absl::StrCat("http://127.0.0.1:", port_, path);
+  }
+
+  void Stop() {
+    if (stopped_.exchange(true)) {
+      return;
+    }
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    if (accept_thread_.joinable()) {
+      accept_thread_.join();
+    }
+    ::close(listen_fd_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (int fd : conn_fds_) {
+        ::shutdown(fd, SHUT_RDWR);
+      }
+    }
+    for (auto& t : conn_threads_) {
+      t.join();
+    }
+    for (int fd : conn_fds_) {
+      ::close(fd);
+    }
+  }
+
+ private:
+  void AcceptLoop() {
+    while (!stopped_) {
+      int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) {
+        return;
+      }
+      int index = connections_.fetch_add(1);
+      std::lock_guard<std::mutex> lock(mu_);
+      conn_fds_.push_back(fd);
+      conn_threads_.emplace_back([this, fd, index] { Serve(fd, index); });
+    }
+  }
+
+  // Reads one request (headers plus Content-Length body). False on EOF or error.
+  static bool ReadRequest(int fd, std::string& buffer) {
+    char chunk[4096];
+    size_t header_end;
+    while ((header_end = buffer.find("\r\n\r\n")) == std::string::npos) {
+      ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+      if (n <= 0) {
+        return false;
+      }
+      buffer.append(chunk, static_cast<size_t>(n));
+    }
+    size_t body_length = 0;
+    std::string lower = absl::AsciiStrToLower(buffer.substr(0, header_end));
+    if (size_t pos = lower.find("\r\ncontent-length:"); pos != std::string::npos) {
+      size_t eol = lower.find("\r\n", pos + 2);
+      std::string value(absl::StripAsciiWhitespace(lower.substr(pos + 17, eol - pos - 17)));
+      (void)absl::SimpleAtoi(value, &body_length);
+    }
+    size_t total = header_end + 4 + body_length;
+    while (buffer.size() < total) {
+      ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+      if (n <= 0) {
+        return false;
+      }
+      buffer.append(chunk, static_cast<size_t>(n));
+    }
+    buffer.erase(0, total);
+    return true;
+  }
+
+  void Serve(int fd, int connection) {
+    std::string buffer;
+    for (int request = 0; ReadRequest(fd, buffer); ++request) {
+      requests_.fetch_add(1);
+      if (policy_ && !policy_(connection, request)) {
+        break;
+      }
+      std::string body = absl::StrCat("conn=", connection, " req=", request);
+      std::string response =
+          absl::StrCat("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ",
+                       body.size(), "\r\n\r\n", body);
+      if (::send(fd, response.data(), response.size(), MSG_NOSIGNAL) < 0) {
+        break;
+      }
+    }
+    // Closed in Stop(), so Stop() never shuts down a reused descriptor number.
+    ::shutdown(fd, SHUT_RDWR);
+  }
+
+  Policy policy_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopped_{false};
+  std::atomic<int> connections_{0};
+  std::atomic<int> requests_{0};
+  std::thread accept_thread_;
+  std::mutex mu_;
+  std::vector<int> conn_fds_;             // guarded by mu_
+  std::vector<std::thread> conn_threads_;  // guarded by mu_ (joined in Stop)
+};
+
+}  // namespace kustodian::http_test
