@@ -89,7 +89,8 @@ absl::Status DirWatcher::Start() {
   }
   RebuildLocked();
   stopping_ = false;
-  thread_ = std::thread([this] { Run(); });
+  const absl::Time started = clock_.Now();
+  thread_ = std::thread([this, started] { Run(started); });
   return absl::OkStatus();
 }
 
@@ -228,13 +229,13 @@ bool DirWatcher::ReadEvents(bool* rebuild) {
   return relevant;
 }
 
-void DirWatcher::Run() {
+void DirWatcher::Run(absl::Time started) {
   bool pending = false;
   ChangeReason pending_reason = ChangeReason::kEvents;
   absl::Time first_event;
   absl::Time last_event;
   const bool periodic = options_.rescan_interval > absl::ZeroDuration();
-  absl::Time next_rescan = clock_.Now() + options_.rescan_interval;
+  absl::Time next_rescan = started + options_.rescan_interval;
   int inotify_fd;
   int stop_fd;
   {
@@ -257,6 +258,9 @@ void DirWatcher::Run() {
     if (stopping_ || (rc > 0 && (fds[0].revents & POLLIN))) {
       break;
     }
+    // Stamped before the events are read, so an event counted in events_seen() is never
+    // stamped with a later time than a clock advance that follows it.
+    const absl::Time woke = clock_.Now();
     bool rebuild = false;
     bool changed = rc > 0 && (fds[1].revents & POLLIN) && ReadEvents(&rebuild);
     {
@@ -271,18 +275,18 @@ void DirWatcher::Run() {
                      {{"dir", root_}, {"watched_dirs", std::to_string(watches_.size())}});
       }
     }
-    now = clock_.Now();
     if (changed || rebuild) {
       if (!pending) {
-        first_event = now;
+        first_event = woke;
         pending_reason = ChangeReason::kEvents;
       }
       if (rebuild) {
         pending_reason = ChangeReason::kOverflow;
       }
       pending = true;
-      last_event = now;
+      last_event = woke;
     }
+    now = clock_.Now();
     if (pending && (now - last_event >= options_.debounce ||
                     now - first_event >= options_.max_delay)) {
       pending = false;

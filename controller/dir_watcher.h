@@ -65,7 +65,8 @@ class DirWatcher {
   size_t watched_dirs() const;
 
  private:
-  void Run();
+  // The thread's loop; `started` is the Clock time of Start() (the rescan timer's origin).
+  void Run(absl::Time started);
   // Drains the inotify fd; returns true when a relevant event arrived; sets *rebuild when the
   // watches must be rebuilt (overflow, root gone or replaced).
   bool ReadEvents(bool* rebuild);

@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string FormatTime(absl::Time t) {
+std::string JournalTime(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
@@ -86,7 +86,7 @@ std::string OwnershipJournal::Serialize(const std::map<std::string, OwnershipRec
         {"lastAppliedHash", rec.last_applied_hash},
     };
     obj[rec.origin == OwnershipRecord::Origin::kAdopted ? "adoptedAt" : "createdAt"] =
-        FormatTime(rec.since);
+        JournalTime(rec.since);
     connections[key] = std::move(obj);
   }
   json doc = {{"version", kJournalVersion}, {"connections", std::move(connections)}};

@@ -80,8 +80,8 @@ int MaxOfRateLimiter::NumRequeues(const std::string& key) {
 
 std::unique_ptr<WorkQueueRateLimiter> DefaultControllerRateLimiter(const Clock& clock) {
   std::vector<std::unique_ptr<WorkQueueRateLimiter>> limiters;
-  limiters.push_back(std::make_unique<ItemExponentialFailureRateLimiter>(
-      absl::Milliseconds(5), absl::Seconds(1000)));
+  limiters.push_back(std::make_unique<ItemExponentialFailureRateLimiter>(absl::Milliseconds(5),
+                                                                         absl::Seconds(1000)));
   limiters.push_back(std::make_unique<BucketRateLimiter>(clock, 10, 100));
   return std::make_unique<MaxOfRateLimiter>(std::move(limiters));
 }

@@ -57,8 +57,8 @@ class BucketRateLimiter final : public WorkQueueRateLimiter {
   const double qps_;
   const double burst_;
   std::mutex mu_;
-  double tokens_;      // guarded by mu_
-  absl::Time last_;    // guarded by mu_; time tokens_ was last refilled
+  double tokens_;    // guarded by mu_
+  absl::Time last_;  // guarded by mu_; time tokens_ was last refilled
 };
 
 // The longest delay of its limiters (each When is called, so each records the requeue).

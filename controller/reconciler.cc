@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/reconciler_context.h"
+#include "src/core/status.h"
 #include "src/model/validation.h"
 
 namespace kustodian {
@@ -209,7 +210,7 @@ ReconcileResult Reconciler::ReconcileWrite(Context& ctx) {
   const DataConnectionSpec& spec = ctx.desired->spec;
   if (absl::Status valid = ValidateSpecStatus(spec); !valid.ok()) {
     ctx.last_error = std::string(valid.message());
-    Report(ctx, kPhaseStalled, "InvalidSpec", valid.message());
+    Report(ctx, kPhaseStalled, "InvalidSpec", ctx.last_error);
     return ReconcileResult::Terminal(valid);
   }
   if (ctx.plan->action == PlanAction::kRecreate) {

@@ -87,9 +87,7 @@ void WorkQueue::AddAfter(const std::string& key, absl::Duration delay) {
   ready_cv_.notify_all();  // waiters re-plan their wait around the new ready time
 }
 
-void WorkQueue::AddRateLimited(const std::string& key) {
-  AddAfter(key, rate_limiter_->When(key));
-}
+void WorkQueue::AddRateLimited(const std::string& key) { AddAfter(key, rate_limiter_->When(key)); }
 
 void WorkQueue::Forget(const std::string& key) { rate_limiter_->Forget(key); }
 

@@ -113,19 +113,19 @@ class WorkQueue {
   const WorkQueueMetrics metrics_;
 
   mutable std::mutex mu_;
-  std::condition_variable ready_cv_;  // a key was queued, or shutdown
-  std::condition_variable drain_cv_;  // processing_ became empty, or ShutDown
-  std::deque<std::string> queue_;                  // guarded by mu_; ready keys, FIFO
-  std::unordered_set<std::string> dirty_;          // guarded by mu_; need processing
-  std::unordered_set<std::string> processing_;     // guarded by mu_; handed out, not Done
+  std::condition_variable ready_cv_;            // a key was queued, or shutdown
+  std::condition_variable drain_cv_;            // processing_ became empty, or ShutDown
+  std::deque<std::string> queue_;               // guarded by mu_; ready keys, FIFO
+  std::unordered_set<std::string> dirty_;       // guarded by mu_; need processing
+  std::unordered_set<std::string> processing_;  // guarded by mu_; handed out, not Done
   // Delayed keys ordered by (ready time, insertion number), with each key's entry.
   std::set<std::tuple<absl::Time, uint64_t, std::string>> delayed_;  // guarded by mu_
   std::unordered_map<std::string, std::pair<absl::Time, uint64_t>> delayed_index_;  // mu_
-  uint64_t next_delay_seq_ = 0;                                                  // mu_
+  uint64_t next_delay_seq_ = 0;                                                     // mu_
   std::unordered_map<std::string, absl::Time> add_times_;    // guarded by mu_; for metrics
   std::unordered_map<std::string, absl::Time> start_times_;  // guarded by mu_; for metrics
-  bool shutting_down_ = false;  // guarded by mu_
-  bool draining_ = false;       // guarded by mu_
+  bool shutting_down_ = false;                               // guarded by mu_
+  bool draining_ = false;                                    // guarded by mu_
 };
 
 }  // namespace kustodian

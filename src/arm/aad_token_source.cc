@@ -33,16 +33,16 @@ std::string AadTokenSource::Describe() const {
 }
 
 absl::StatusOr<std::string> AadTokenSource::FormBody() const {
-  std::string body = absl::StrCat("client_id=", UrlEncode(config_.client_id),
-                                  "&scope=", UrlEncode(config_.scope));
+  std::string body =
+      absl::StrCat("client_id=", UrlEncode(config_.client_id), "&scope=", UrlEncode(config_.scope));
   if (!config_.client_secret.empty()) {
     absl::StrAppend(&body, "&client_secret=", UrlEncode(config_.client_secret));
   } else {
     // The kubelet rotates the projected token: read it again for every request.
     std::ifstream file(config_.federated_token_file, std::ios::binary);
     if (!file) {
-      return absl::UnauthenticatedError(absl::StrCat(
-          "cannot read the federated token file ", config_.federated_token_file));
+      return absl::UnauthenticatedError(
+          absl::StrCat("cannot read the federated token file ", config_.federated_token_file));
     }
     std::stringstream contents;
     contents << file.rdbuf();

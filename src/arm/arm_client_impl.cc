@@ -81,8 +81,8 @@ absl::StatusOr<std::vector<LiveConnection>> ArmClientImpl::List(const DatabaseId
     KUS_ASSIGN_OR_RETURN(nlohmann::json body, ParseJsonBody(what, answer.response));
     absl::StatusOr<ConnectionPage> decoded = DecodeList(body);
     if (!decoded.ok()) {
-      return absl::InternalError(
-          absl::StrCat(what, " returned a page that does not decode: ", decoded.status().message()));
+      return absl::InternalError(absl::StrCat(
+          what, " returned a page that does not decode: ", decoded.status().message()));
     }
     for (LiveConnection& item : decoded->items) {
       out.push_back(std::move(item));
@@ -165,9 +165,9 @@ absl::StatusOr<WriteResult> ArmClientImpl::Delete(const DataConnectionId& id) {
       break;
     case 201:
     case 202:
-      result.operation = OperationFromResponse(ArmOperation::Verb::kDelete, id, response,
-                                               options_.api_version, call.correlation_id,
-                                               clock_.Now());
+      result.operation =
+          OperationFromResponse(ArmOperation::Verb::kDelete, id, response, options_.api_version,
+                                call.correlation_id, clock_.Now());
       break;
     default:
       return UnexpectedStatus(absl::StrCat("ARM DELETE ", id.RequestPath()), response.status);

@@ -101,8 +101,8 @@ absl::StatusOr<PollResult> ArmClientImpl::PollLocation(const ArmOperation& op,
       if (response.status >= 400) {
         return Done(MapArmError(call.method, call.url, response, answer.client_request_id));
       }
-      return absl::InternalError(absl::StrCat(OperationName(op), ": the Location URL answered ",
-                                              response.status));
+      return absl::InternalError(
+          absl::StrCat(OperationName(op), ": the Location URL answered ", response.status));
   }
   PollResult result = Done();
   if (op.verb == ArmOperation::Verb::kPut) {
@@ -143,10 +143,9 @@ absl::StatusOr<PollResult> ArmClientImpl::PollResource(const ArmOperation& op,
   KUS_ASSIGN_OR_RETURN(LiveConnection live, DecodeConnectionBody(what, response));
   const std::string& state = live.provisioning_state;
   if (absl::EqualsIgnoreCase(state, "Failed") || absl::EqualsIgnoreCase(state, "Canceled")) {
-    absl::Status outcome(
-        absl::EqualsIgnoreCase(state, "Canceled") ? absl::StatusCode::kAborted
-                                                  : absl::StatusCode::kInternal,
-        absl::StrCat(OperationName(op), " ended with provisioningState ", state));
+    absl::Status outcome(absl::EqualsIgnoreCase(state, "Canceled") ? absl::StatusCode::kAborted
+                                                                   : absl::StatusCode::kInternal,
+                         absl::StrCat(OperationName(op), " ended with provisioningState ", state));
     return Done(std::move(outcome));
   }
   if (op.verb == ArmOperation::Verb::kDelete || !IsTerminalProvisioningState(state)) {

@@ -14,8 +14,8 @@ absl::StatusOr<nlohmann::json> ParseJsonBody(std::string_view what, const HttpRe
   nlohmann::json json = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) {
     return absl::InternalError(absl::StrCat(Av(what), " answered ", response.status,
-                                            " with a body that is not JSON (",
-                                            response.body.size(), " bytes)"));
+                                            " with a body that is not JSON (", response.body.size(),
+                                            " bytes)"));
   }
   return json;
 }
@@ -28,9 +28,9 @@ absl::StatusOr<LiveConnection> DecodeConnectionBody(std::string_view what,
   }
   absl::StatusOr<LiveConnection> live = DecodeConnection(*json);
   if (!live.ok()) {
-    return absl::InternalError(absl::StrCat(Av(what), " answered ", response.status,
-                                            " with a data connection that does not decode: ",
-                                            live.status().message()));
+    return absl::InternalError(
+        absl::StrCat(Av(what), " answered ", response.status,
+                     " with a data connection that does not decode: ", live.status().message()));
   }
   return live;
 }

@@ -97,9 +97,9 @@ absl::StatusOr<ArmClientImpl::Answer> ArmClientImpl::Send(const Call& call,
       error = MapArmError(call.method, call.url, *response, client_request_id);
       if (code == 401 && !token_refreshed && IsStaleTokenCode(GetArmErrorCode(error))) {
         token_refreshed = true;
-        logger_.Info("ARM rejected the bearer token; refreshing it and retrying once",
-                     {{"client_request_id", client_request_id},
-                      {"arm_code", GetArmErrorCode(error)}});
+        logger_.Info(
+            "ARM rejected the bearer token; refreshing it and retrying once",
+            {{"client_request_id", client_request_id}, {"arm_code", GetArmErrorCode(error)}});
         tokens_.Invalidate();
         continue;
       }
@@ -113,11 +113,10 @@ absl::StatusOr<ArmClientImpl::Answer> ArmClientImpl::Send(const Call& call,
       SetRetryAfter(error, wait);
       return error;
     }
-    logger_.Warn("ARM request failed; retrying",
-                 {{"client_request_id", client_request_id},
-                  {"attempt", std::to_string(attempt)},
-                  {"wait", absl::FormatDuration(wait)},
-                  {"error", std::string(error.message())}});
+    logger_.Warn("ARM request failed; retrying", {{"client_request_id", client_request_id},
+                                                  {"attempt", std::to_string(attempt)},
+                                                  {"wait", absl::FormatDuration(wait)},
+                                                  {"error", std::string(error.message())}});
     clock_.SleepFor(wait);
     *budget -= wait;
     ++retries;

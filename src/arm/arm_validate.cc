@@ -36,8 +36,8 @@ absl::StatusOr<std::vector<std::string>> ArmClientImpl::Validate(const DataConne
   Call call;
   call.method = "POST";
   call.url = Url(absl::StrCat(db.RequestPath(), "/dataConnectionValidation"), api_version);
-  call.body = EncodeValidationRequest(spec).dump(-1, ' ', false,
-                                                 nlohmann::json::error_handler_t::replace);
+  call.body =
+      EncodeValidationRequest(spec).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   call.op_type = ArmOpType::kWrite;
   call.subscription = spec.id.subscription_id;
   call.correlation_id = NewRequestId();
@@ -56,8 +56,7 @@ absl::StatusOr<std::vector<std::string>> ArmClientImpl::Validate(const DataConne
   if (op.async_url.empty() && op.location_url.empty()) {
     return absl::InternalError(absl::StrCat(what, " answered 202 without an operation URL"));
   }
-  return AwaitValidation(std::move(op),
-                         ParseRetryAfter(response.headers).value_or(PollBackoff(0)));
+  return AwaitValidation(std::move(op), ParseRetryAfter(response.headers).value_or(PollBackoff(0)));
 }
 
 absl::StatusOr<std::vector<std::string>> ArmClientImpl::AwaitValidation(ArmOperation op,

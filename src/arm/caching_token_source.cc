@@ -98,8 +98,8 @@ absl::Status TokenEndpointError(std::string_view who, const HttpResponse& respon
     // Entra ID descriptions span lines ("Trace ID: ..."); keep the log line on one line.
     absl::StrAppend(&message, ": ", absl::StrReplaceAll(description, {{"\r\n", " "}, {"\n", " "}}));
   }
-  absl::Status status = transient ? absl::UnavailableError(message)
-                                  : absl::UnauthenticatedError(message);
+  absl::Status status =
+      transient ? absl::UnavailableError(message) : absl::UnauthenticatedError(message);
   SetArmErrorCode(status, code.empty() ? error : code);
   if (std::optional<absl::Duration> wait = ParseRetryAfter(response.headers)) {
     SetRetryAfter(status, *wait);

@@ -16,8 +16,9 @@ CloudConfig PublicCloud() {
 }
 
 CloudConfig ChinaCloud() {
-  return {"AzureChinaCloud", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn",
-          "https://management.chinacloudapi.cn/.default", "https://management.chinacloudapi.cn/"};
+  return {"AzureChinaCloud", "https://management.chinacloudapi.cn",
+          "https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn/.default",
+          "https://management.chinacloudapi.cn/"};
 }
 
 CloudConfig UsGovernmentCloud() {

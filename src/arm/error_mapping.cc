@@ -113,8 +113,8 @@ std::string UrlPathForLog(std::string_view url) {
     }
   }
   size_t end = url.find('?', start);
-  return std::string(url.substr(start, end == std::string_view::npos ? url.size() - start
-                                                                      : end - start));
+  return std::string(
+      url.substr(start, end == std::string_view::npos ? url.size() - start : end - start));
 }
 
 absl::Status MapArmError(std::string_view method, std::string_view url,
@@ -122,10 +122,10 @@ absl::Status MapArmError(std::string_view method, std::string_view url,
   ArmErrorBody body = ParseArmErrorBody(response.body);
   std::string code = body.code.empty() ? "(no code)" : body.code;
   std::string message = body.message.empty() ? "(no message)" : body.message;
-  absl::Status status(StatusCodeForHttp(response.status),
-                      absl::StrCat("ARM ", Av(method), " ", UrlPathForLog(url), " -> ",
-                                   response.status, " ", code, ": ", message,
-                                   " (client-request-id ", Av(client_request_id), ")"));
+  absl::Status status(
+      StatusCodeForHttp(response.status),
+      absl::StrCat("ARM ", Av(method), " ", UrlPathForLog(url), " -> ", response.status, " ", code,
+                   ": ", message, " (client-request-id ", Av(client_request_id), ")"));
   SetArmErrorCode(status, body.code);
   if (std::optional<absl::Duration> wait = ParseRetryAfter(response.headers)) {
     SetRetryAfter(status, *wait);

@@ -24,8 +24,7 @@ std::string ImdsUrl(std::string_view endpoint, std::string_view resource,
 }  // namespace
 
 ManagedIdentityTokenSource::ManagedIdentityTokenSource(std::string imds_endpoint,
-                                                       std::string resource,
-                                                       std::string client_id,
+                                                       std::string resource, std::string client_id,
                                                        HttpTransport& transport, Clock& clock)
     : CachingTokenSource(clock),
       url_(ImdsUrl(imds_endpoint, resource, client_id)),

@@ -76,10 +76,9 @@ absl::Status RateLimiter::Acquire(std::string_view subscription, ArmOpType type,
     double ms = std::ceil((1.0 - bucket.tokens) / rate * 1000.0 - 1e-6);
     wait = absl::Milliseconds(static_cast<int64_t>(std::max(ms, 1.0)));
     if (wait > *inline_budget) {
-      absl::Status status = absl::UnavailableError(
-          absl::StrCat("client-side ARM rate limit: no ", Av(TypeName(type)),
-                       " token for subscription ", Av(subscription), " for ",
-                       absl::FormatDuration(wait)));
+      absl::Status status = absl::UnavailableError(absl::StrCat(
+          "client-side ARM rate limit: no ", Av(TypeName(type)), " token for subscription ",
+          Av(subscription), " for ", absl::FormatDuration(wait)));
       SetRetryAfter(status, wait);
       return status;
     }

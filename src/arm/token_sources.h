@@ -90,8 +90,8 @@ class AadTokenSource final : public CachingTokenSource {
 // with "Metadata: true".
 class ManagedIdentityTokenSource final : public CachingTokenSource {
  public:
-  ManagedIdentityTokenSource(std::string imds_endpoint, std::string resource,
-                             std::string client_id, HttpTransport& transport, Clock& clock);
+  ManagedIdentityTokenSource(std::string imds_endpoint, std::string resource, std::string client_id,
+                             HttpTransport& transport, Clock& clock);
   std::string Describe() const override { return "managed-identity"; }
 
  protected:
@@ -111,7 +111,6 @@ absl::StatusOr<AccessToken> ParseTokenResponse(std::string_view body, absl::Time
 // `transient`, else Unauthenticated. The message names `who` and carries the provider's `error`
 // and `error_description` (which hold no secrets); the AADSTS code, or else `error`, is
 // attached as the error code.
-absl::Status TokenEndpointError(std::string_view who, const HttpResponse& response,
-                                bool transient);
+absl::Status TokenEndpointError(std::string_view who, const HttpResponse& response, bool transient);
 
 }  // namespace kustodian

@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
+#include "src/core/arm_id.h"
 #include "src/core/strings.h"
 #include "src/emulator/http_util.h"
 #include "src/emulator/time_format.h"

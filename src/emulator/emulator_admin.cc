@@ -121,7 +121,7 @@ ServerResponse Emulator::HandleAdmin(const ServerRequest& request, const Route& 
     return EmptyResponse(204);
   }
   return AdminError(absl::StatusCode::kNotFound,
-                    absl::StrCat("no admin route ", m, " /_admin", Sv(path)));
+                    absl::StrCat("no admin route ", m, " /_admin", path));
 }
 
 ServerResponse Emulator::AdminPutConnection(const ServerRequest& request, std::string_view id) {
@@ -260,7 +260,7 @@ absl::Status Emulator::LoadWorldLocked(const World& world) {
             absl::StatusOr<RenderedProperties> rendered =
                 RenderProperties(*rules, wconn.properties, nullptr, now, kApi2025);
             if (!rendered.ok()) {
-              return fail(rendered.status().message());
+              return fail(Sv(rendered.status().message()));
             }
             StoredConnection connection;
             connection.subscription = cluster->subscription;

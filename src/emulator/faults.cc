@@ -192,7 +192,7 @@ bool FaultInjector::Fires(FaultRule& rule, std::string_view method, std::string_
   if (!rule.method.empty() && !absl::EqualsIgnoreCase(rule.method, Av(method))) {
     return false;
   }
-  if (!rule.path_contains.empty() && !absl::StrContainsIgnoreCase(Av(path), rule.path_contains)) {
+  if (!rule.path_contains.empty() && !absl::StrContains(absl::AsciiStrToLower(Av(path)), absl::AsciiStrToLower(rule.path_contains))) {
     return false;
   }
   if (rule.count > 0) {

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "src/core/arm_id.h"
 #include "src/core/strings.h"
 
 namespace kustodian::emulator {

@@ -147,9 +147,8 @@ absl::StatusOr<HttplibTransport::ClientPtr> HttplibTransport::NewClient(
                                                     options_.client_key_file);
     if (!tls->is_valid()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("cannot set up TLS client (client certificate \"",
-                       options_.client_cert_file, "\" / key \"", options_.client_key_file,
-                       "\" unreadable or mismatched)"));
+          absl::StrCat("cannot set up TLS client (client certificate \"", options_.client_cert_file,
+                       "\" / key \"", options_.client_key_file, "\" unreadable or mismatched)"));
     }
     tls->enable_server_certificate_verification(options_.verify_tls);
     if (!options_.ca_file.empty()) {
@@ -178,8 +177,7 @@ absl::Status HttplibTransport::FailureStatus(const HttpRequest& request, const P
                       ")");
     }
   }
-  std::string message =
-      absl::StrCat(request.method, " ", UrlForMessage(url), " failed: ", what);
+  std::string message = absl::StrCat(request.method, " ", UrlForMessage(url), " failed: ", what);
   if (err == httplib::Error::SSLLoadingCerts) {
     // A bad CA file is configuration, not a passing outage: retrying will not help.
     return absl::InvalidArgumentError(
@@ -194,9 +192,9 @@ absl::StatusOr<HttpResponse> HttplibTransport::Send(const HttpRequest& request) 
     return url.status();
   }
   if (url->scheme == "http" && !options_.allow_plain_http_remote && !IsLoopbackHost(url->host)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "plain http to non-loopback host ", url->host, " refused (use https): ", request.method,
-        " ", UrlForMessage(*url)));
+    return absl::InvalidArgumentError(absl::StrCat("plain http to non-loopback host ", url->host,
+                                                   " refused (use https): ", request.method, " ",
+                                                   UrlForMessage(*url)));
   }
   if (!IsToken(request.method)) {
     return absl::InvalidArgumentError("HTTP method is empty or not a token");

@@ -36,6 +36,34 @@ std::string JsonError(std::string_view code, std::string_view message) {
   return body.dump();
 }
 
+// httplib reads request bodies only for these methods (DELETE, depending on the release, only
+// with a Content-Length); otherwise the body bytes would be parsed as the next request.
+bool BodyIsRead(const httplib::Request& req) {
+  return req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+         (req.method == "DELETE" && req.has_header("Content-Length"));
+}
+
+bool DeclaresBody(const httplib::Request& req) {
+  if (req.has_header("Transfer-Encoding")) {
+    return true;
+  }
+  std::string length = req.get_header_value("Content-Length");
+  return !length.empty() && length != "0";
+}
+
+// Sends a complete JSON error, then closes the connection (the provider reports failure after
+// writing everything), so unread request bytes cannot poison the next request.
+void RespondAndClose(httplib::Response& res, int status, std::string body) {
+  res.status = status;
+  size_t length = body.size();
+  res.set_content_provider(
+      length, "application/json; charset=utf-8",
+      [body = std::move(body)](size_t offset, size_t, httplib::DataSink& sink) {
+        sink.write(body.data() + offset, body.size() - offset);
+        return false;
+      });
+}
+
 struct RouteEntry {
   std::string method;
   std::string prefix;
@@ -114,8 +142,7 @@ struct HttpServer::Impl {
   const Handler* Find(const std::string& method, const std::string& path) const {
     const RouteEntry* best = nullptr;
     for (const RouteEntry& route : routes) {
-      if ((route.method == "*" || route.method == method) &&
-          absl::StartsWith(path, route.prefix) &&
+      if ((route.method == "*" || route.method == method) && absl::StartsWith(path, route.prefix) &&
           (best == nullptr || route.prefix.size() > best->prefix.size())) {
         best = &route;
       }
@@ -124,14 +151,21 @@ struct HttpServer::Impl {
   }
 
   void Dispatch(const httplib::Request& req, httplib::Response& res) const {
+    if (!BodyIsRead(req) && DeclaresBody(req)) {
+      RespondAndClose(res, 400,
+                      JsonError("BadRequest",
+                                absl::StrCat("a request body is not supported for ", req.method)));
+      return;
+    }
     const Handler* handler = Find(req.method, req.path);
     if (handler == nullptr && req.method == "HEAD") {
       handler = Find("GET", req.path);  // HEAD falls back to GET; httplib drops the body
     }
     if (handler == nullptr) {
       res.status = 404;
-      res.set_content(JsonError("NotFound", absl::StrCat("no route for ", req.method, " ", req.path)),
-                      "application/json; charset=utf-8");
+      res.set_content(
+          JsonError("NotFound", absl::StrCat("no route for ", req.method, " ", req.path)),
+          "application/json; charset=utf-8");
       return;
     }
     FillResponse((*handler)(ToServerRequest(req)), res);
@@ -242,8 +276,8 @@ absl::StatusOr<int> HttpServer::StartTls(const std::string& host, int port,
   }
   auto tls = std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str());
   if (!tls->is_valid()) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot load TLS certificate \"", cert_file,
-                                                   "\" / key \"", key_file, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot load TLS certificate \"", cert_file, "\" / key \"", key_file, "\""));
   }
   impl_->server = std::move(tls);
   absl::StatusOr<int> bound = impl_->Serve(host, port);

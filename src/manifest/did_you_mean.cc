@@ -47,6 +47,20 @@ std::string ClosestMatch(std::string_view word, const std::vector<std::string>& 
       best_distance = d;
     }
   }
+  if (!best.empty()) {
+    return best;
+  }
+  // One name extends the other: clusterName -> cluster, subscription -> subscriptionId.
+  const std::string lword = AsciiLower(word);
+  for (const std::string& c : candidates) {
+    const std::string lc = AsciiLower(c);
+    const std::string& shorter = lc.size() < lword.size() ? lc : lword;
+    const std::string& longer = lc.size() < lword.size() ? lword : lc;
+    if (shorter.size() >= 4 && longer.compare(0, shorter.size(), shorter) == 0 &&
+        c.size() > best.size()) {
+      best = c;
+    }
+  }
   return best;
 }
 

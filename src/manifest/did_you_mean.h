@@ -8,8 +8,9 @@
 
 namespace kustodian {
 
-// The candidate closest to `word` when it is a near miss (same letters ignoring case, or an edit
-// distance of at most 2, or 1 for short words), else "".
+// The candidate closest to `word` when it is a near miss (same letters ignoring case, an edit
+// distance of at most 2 (1 for words of up to 4 letters), or one name extending the other, as
+// clusterName/cluster), else "".
 std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
 
 // `unknown <what> "word"` + ` (did you mean "x"?)` when there is a near miss + `; valid: a, b, c`.

@@ -57,7 +57,8 @@ class Scanner {
       return;
     }
     if (result_.files.size() >= static_cast<size_t>(opts_.max_files)) {
-      Error(p.string(), absl::StrCat("more than ", opts_.max_files, " manifest files; the rest "
+      Error(p.string(), absl::StrCat("more than ", opts_.max_files,
+                                     " manifest files; the rest "
                                      "of the directory is not scanned"));
       stopped_ = true;
       return;
@@ -117,8 +118,8 @@ class Scanner {
       if (err == ELOOP) {
         Error(p.string(), "symlink loop: too many levels of symbolic links");
       } else if (WantFile(p)) {
-        Error(p.string(), absl::StrCat(is_link ? "broken symlink: " : "cannot stat: ",
-                                       std::strerror(err)));
+        Error(p.string(),
+              absl::StrCat(is_link ? "broken symlink: " : "cannot stat: ", std::strerror(err)));
       }
       return;
     }

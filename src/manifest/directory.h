@@ -19,8 +19,8 @@ struct ScanOptions {
 };
 
 struct ScanResult {
-  std::vector<std::string> files;      // paths (dir + relative path), sorted
-  std::vector<ManifestError> errors;   // unreadable dirs, symlink loops, broken links, limits
+  std::vector<std::string> files;     // paths (dir + relative path), sorted
+  std::vector<ManifestError> errors;  // unreadable dirs, symlink loops, broken links, limits
 };
 
 // Lists the manifest files under `dir`, recursively and sorted. Entries whose name starts with
@@ -31,8 +31,8 @@ struct ScanResult {
 ScanResult ScanDirectory(const std::string& dir, const ScanOptions& opts);
 
 struct DirectoryLoadResult {
-  std::vector<FileLoadResult> files;   // one per scanned file, in scan order
-  std::vector<ManifestError> errors;   // scan errors and cross-file errors (duplicate targets)
+  std::vector<FileLoadResult> files;  // one per scanned file, in scan order
+  std::vector<ManifestError> errors;  // scan errors and cross-file errors (duplicate targets)
 };
 
 // Scans `dir` and loads every file with LoadManifestFile, then applies
@@ -44,7 +44,6 @@ DirectoryLoadResult LoadDirectory(const std::string& dir, const LoadOptions& loa
 // For each, appends to `errors` one error per definition naming the other file:line(s), removes
 // every such manifest from its file (none of them applies) and adds the key to that file's
 // rejected_keys.
-void RejectDuplicateTargets(std::vector<FileLoadResult>& files,
-                            std::vector<ManifestError>* errors);
+void RejectDuplicateTargets(std::vector<FileLoadResult>& files, std::vector<ManifestError>* errors);
 
 }  // namespace kustodian

@@ -1,5 +1,6 @@
 #include "src/manifest/duration.h"
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -18,7 +19,7 @@ bool ParseUnit(std::string_view rest, absl::Duration* unit, size_t* len) {
     std::string_view name;
     absl::Duration value;
   };
-  const Unit units[] = {
+  const std::array<Unit, 8> units = {{
       {"ns", absl::Nanoseconds(1)},
       {"us", absl::Microseconds(1)},
       {"\xC2\xB5s", absl::Microseconds(1)},  // U+00B5 micro sign
@@ -27,7 +28,7 @@ bool ParseUnit(std::string_view rest, absl::Duration* unit, size_t* len) {
       {"s", absl::Seconds(1)},
       {"m", absl::Minutes(1)},
       {"h", absl::Hours(1)},
-  };
+  }};
   // Units are letters (or the micro sign); take the whole run and match it exactly.
   size_t n = 0;
   while (n < rest.size() && !IsDigit(rest[n]) && rest[n] != '.') {
@@ -67,7 +68,7 @@ absl::StatusOr<absl::Duration> ParseGoDuration(std::string_view text) {
     size_t i = 0;
     bool any_digit = false;
     while (i < s.size() && IsDigit(s[i])) {
-      const uint64_t digit = static_cast<uint64_t>(s[i] - '0');
+      const auto digit = static_cast<uint64_t>(s[i] - '0');
       if (whole > (std::numeric_limits<uint64_t>::max() - digit) / 10) {
         return absl::InvalidArgumentError(absl::StrCat("invalid duration ", quoted, ": overflow"));
       }
@@ -99,9 +100,9 @@ absl::StatusOr<absl::Duration> ParseGoDuration(std::string_view text) {
           "invalid duration ", quoted, ": missing unit (use ns, us, ms, s, m or h, e.g. \"5m\")"));
     }
     if (!ParseUnit(s, &unit, &unit_len)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid duration ", quoted, ": unknown unit \"", Av(s.substr(0, unit_len)),
-                       "\" (use ns, us, ms, s, m or h)"));
+      return absl::InvalidArgumentError(absl::StrCat("invalid duration ", quoted,
+                                                     ": unknown unit \"", Av(s.substr(0, unit_len)),
+                                                     "\" (use ns, us, ms, s, m or h)"));
     }
     s.remove_prefix(unit_len);
     if (whole > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {

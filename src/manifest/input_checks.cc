@@ -1,5 +1,6 @@
 #include "src/manifest/input_checks.h"
 
+#include <array>
 #include <cstdint>
 #include <unordered_set>
 #include <vector>
@@ -40,7 +41,7 @@ std::optional<TextPosition> FindInvalidUtf8(std::string_view text) {
       cp = (cp << 6) | (b & 0x3F);
     }
     if (ok) {
-      static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
+      static constexpr std::array<uint32_t, 5> kMinForLength = {0, 0, 0x80, 0x800, 0x10000};
       ok = cp >= kMinForLength[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
     }
     if (!ok) {

@@ -1,5 +1,6 @@
 #include "src/manifest/manifest.h"
 
+#include <array>
 #include <fstream>
 #include <utility>
 
@@ -62,16 +63,16 @@ void LoadDataConnection(const YAML::Node& doc, const std::string& api_version,
                                  "\" for DataConnection; supported: ", Av(kManifestApiVersion)));
   }
   DataConnectionSpec spec = reader.Read();
-  if (reader.errors().empty() && opts.validate) {
+  if (reader.Errors().empty() && opts.validate) {
     for (const ValidationError& v : ValidateSpec(spec)) {
       reader.AddError(v.field, reader.MarkFor(v.field), v.message);
     }
   }
-  if (reader.errors().empty()) {
+  if (reader.Errors().empty()) {
     result->manifests.push_back(LoadedManifest{std::move(spec)});
     return;
   }
-  result->errors.insert(result->errors.end(), reader.errors().begin(), reader.errors().end());
+  result->errors.insert(result->errors.end(), reader.Errors().begin(), reader.Errors().end());
   if (HasFullTarget(spec.id)) {
     result->rejected_keys.push_back(spec.id.Key());
   }
@@ -84,8 +85,8 @@ void LoadDocument(const YAML::Node& doc, const LoadOptions& opts, FileLoadResult
     return;  // empty document
   }
   if (!doc.IsMap()) {
-    result->errors.push_back(ErrorAt(
-        file, doc.Mark(), "", "expected a map with apiVersion, kind, metadata and spec"));
+    result->errors.push_back(
+        ErrorAt(file, doc.Mark(), "", "expected a map with apiVersion, kind, metadata and spec"));
     return;
   }
   const std::string api_version = TopScalar(doc, "apiVersion");
@@ -95,17 +96,16 @@ void LoadDocument(const YAML::Node& doc, const LoadOptions& opts, FileLoadResult
     LoadDataConnection(doc, api_version, opts, result);
   } else if (absl::StartsWith(api_version, Av(kOwnGroupPrefix))) {
     // A misspelt kind in our own group must not silently drop the connection.
-    result->errors.push_back(ErrorAt(
-        file, doc.Mark(), "kind",
-        kind.empty() ? std::string("required: DataConnection")
-                     : UnknownNameMessage("kind", kind, {std::string(kManifestKind)})));
+    result->errors.push_back(
+        ErrorAt(file, doc.Mark(), "kind",
+                kind.empty() ? std::string("required: DataConnection")
+                             : UnknownNameMessage("kind", kind, {std::string(kManifestKind)})));
   } else {
     const std::string what = kind.empty() && api_version.empty()
                                  ? std::string("a document without apiVersion and kind")
                                  : absl::StrCat(kind, " ", api_version);
     result->warnings.push_back(absl::StrCat(file, ":", line, ": skipping ", what, " (not a ",
-                                            Av(kManifestApiVersion), " ",
-                                            Av(kManifestKind), ")"));
+                                            Av(kManifestApiVersion), " ", Av(kManifestKind), ")"));
   }
 }
 
@@ -166,8 +166,8 @@ FileLoadResult LoadManifestText(std::string_view text, const std::string& file_n
     } catch (const std::exception& e) {  // YAML::Exception or nlohmann::json::exception
       // Defensive: nothing in LoadDocument should throw on a shape-checked document.
       result.errors.resize(errors_before);
-      result.errors.push_back(ErrorAt(file_name, doc.Mark(), "",
-                                      absl::StrCat("cannot read document: ", e.what())));
+      result.errors.push_back(
+          ErrorAt(file_name, doc.Mark(), "", absl::StrCat("cannot read document: ", e.what())));
     }
   }
   return result;
@@ -183,10 +183,10 @@ FileLoadResult LoadManifestFile(const std::string& path, const LoadOptions& opts
   }
   // Read in chunks and stop one byte past the limit, so an oversized file is never held whole.
   std::string text;
-  char chunk[64 * 1024];
+  std::array<char, 64 * 1024> chunk;
   while (text.size() <= opts.max_file_bytes) {
-    in.read(chunk, sizeof(chunk));
-    text.append(chunk, static_cast<size_t>(in.gcount()));
+    in.read(chunk.data(), chunk.size());
+    text.append(chunk.data(), static_cast<size_t>(in.gcount()));
     if (!in) {
       break;
     }

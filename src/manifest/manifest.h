@@ -30,8 +30,8 @@ struct LoadOptions {
 
 struct ManifestError {
   std::string file;
-  int line = 0;    // 1-based; 0 when unknown
-  int column = 0;  // 1-based; 0 when unknown
+  int line = 0;       // 1-based; 0 when unknown
+  int column = 0;     // 1-based; 0 when unknown
   std::string field;  // path such as "spec.properties.consumerGroup"; "" for the whole document
   std::string message;
 

@@ -61,8 +61,8 @@ std::string AllKindNames() {
 
 }  // namespace
 
-SpecReader::SpecReader(std::string file, YAML::Node doc)
-    : file_(std::move(file)), doc_(std::move(doc)) {}
+SpecReader::SpecReader(std::string file, const YAML::Node& doc)
+    : file_(std::move(file)), doc_(doc) {}
 
 void SpecReader::AddError(const std::string& field, const YAML::Mark& mark, std::string message) {
   const YAML::Mark m = mark.is_null() ? doc_.Mark() : mark;
@@ -115,13 +115,13 @@ bool SpecReader::ExpectMap(const YAML::Node& value, const std::string& path) {
   return false;
 }
 
-bool SpecReader::ReadString(const YAML::Node& map, const std::string& prefix,
-                            std::string_view name, bool required, std::string* out) {
+bool SpecReader::ReadString(const YAML::Node& map, const std::string& prefix, std::string_view name,
+                            bool required, std::string* out) {
   const std::string path = Join(prefix, name);
   std::optional<Field> f = Lookup(map, name, path);
   if (!f || f->value.IsNull()) {
     if (required) {
-      AddError(path, f ? f->key.Mark() : map.Mark(), "required");
+      AddError(path, f ? f->key.Mark() : MarkFor(prefix), "required");
     }
     return false;
   }
@@ -219,7 +219,8 @@ void SpecReader::ReadMetadata(DataConnectionSpec* spec) {
   if (!ann || ann->value.IsNull() || !ExpectMap(ann->value, "metadata.annotations")) {
     return;
   }
-  const std::string adopt_path = absl::StrCat("metadata.annotations[\"", Av(kAdoptAnnotation), "\"]");
+  const std::string adopt_path =
+      absl::StrCat("metadata.annotations[\"", Av(kAdoptAnnotation), "\"]");
   std::string adopt;
   if (ReadString(ann->value, "metadata.annotations", kAdoptAnnotation, false, &adopt)) {
     if (adopt == "true") {
@@ -241,12 +242,12 @@ void SpecReader::ReadTarget(const YAML::Node& target, DataConnectionSpec* spec) 
   ReadString(target, p, "name", /*required=*/false, &spec->id.name);
 }
 
-void SpecReader::ReadKind(const YAML::Node& spec_node, DataConnectionSpec* spec,
-                          bool* kind_known) {
+void SpecReader::ReadKind(const YAML::Node& spec_node, DataConnectionSpec* spec, bool* kind_known) {
   std::string kind;
   if (!ReadString(spec_node, "spec", "kind", /*required=*/false, &kind)) {
     if (errors_.empty() || errors_.back().field != "spec.kind") {
-      AddError("spec.kind", MarkFor("spec.kind"), absl::StrCat("required: one of ", AllKindNames()));
+      AddError("spec.kind", MarkFor("spec.kind"),
+               absl::StrCat("required: one of ", AllKindNames()));
     }
     return;
   }

@@ -21,10 +21,10 @@ namespace kustodian {
 class SpecReader {
  public:
   // `doc` must be a map that passed CheckDocumentShape.
-  SpecReader(std::string file, YAML::Node doc);
+  SpecReader(std::string file, const YAML::Node& doc);
 
   // Reads metadata and spec (status is ignored). Fields that fail keep their defaults; the
-  // problems are in errors(). Also records the position of every field it saw.
+  // problems are in Errors(). Also records the position of every field it saw.
   DataConnectionSpec Read();
 
   // Adds an error at `mark` (0-based yaml-cpp mark; a null mark means the document start).
@@ -34,7 +34,7 @@ class SpecReader {
   // document start.
   YAML::Mark MarkFor(std::string_view field) const;
 
-  const std::vector<ManifestError>& errors() const { return errors_; }
+  const std::vector<ManifestError>& Errors() const { return errors_; }
 
  private:
   struct Field {

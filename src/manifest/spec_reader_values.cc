@@ -2,8 +2,8 @@
 // and spec.policy (enums and the resync interval).
 #include <algorithm>
 
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "src/core/arm_id.h"
 #include "src/manifest/did_you_mean.h"
 #include "src/manifest/duration.h"
@@ -71,8 +71,9 @@ nlohmann::json SpecReader::ConvertProperty(const YAML::Node& value, const std::s
         return lower == "true";
       }
       AddError(path, MarkFor(path),
-               value.IsScalar() ? absl::StrCat("expected true or false, got \"", value.Scalar(), "\"")
-                                : absl::StrCat("expected true or false, got ", Describe(value)));
+               value.IsScalar()
+                   ? absl::StrCat("expected true or false, got \"", value.Scalar(), "\"")
+                   : absl::StrCat("expected true or false, got ", Describe(value)));
       *ok = false;
       return nullptr;
     }
@@ -132,11 +133,11 @@ void SpecReader::ReadPolicy(const YAML::Node& policy, Policy* out) {
       out->deletion = i == 0 ? DeletionPolicy::kDelete : DeletionPolicy::kOrphan;
     }
   }
-  if (auto f = Lookup(policy, "immutableChange", p + ".immutableChange");
-      f && !f->value.IsNull()) {
+  if (auto f = Lookup(policy, "immutableChange", p + ".immutableChange"); f && !f->value.IsNull()) {
     const int i = ReadChoice(f->value, p + ".immutableChange", {"Fail", "Recreate"});
     if (i >= 0) {
-      out->immutable_change = i == 0 ? ImmutableChangePolicy::kFail : ImmutableChangePolicy::kRecreate;
+      out->immutable_change =
+          i == 0 ? ImmutableChangePolicy::kFail : ImmutableChangePolicy::kRecreate;
     }
   }
   if (auto f = Lookup(policy, "management", p + ".management"); f && !f->value.IsNull()) {

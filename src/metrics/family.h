@@ -53,8 +53,7 @@ class Family final : public FamilyBase {
  public:
   using Factory = std::function<std::unique_ptr<T>()>;
 
-  Family(std::string name, std::string help, std::vector<std::string> label_names,
-         Factory factory)
+  Family(std::string name, std::string help, std::vector<std::string> label_names, Factory factory)
       : FamilyBase(std::move(name), std::move(help), T::kType, std::move(label_names)),
         factory_(std::move(factory)) {}
 

@@ -39,9 +39,12 @@ Histogram& ControllerHistogram(Registry& r, std::string_view name, std::string_v
 }  // namespace
 
 const std::vector<std::string>& MetricConnectionKinds() {
-  static const std::vector<std::string> kKinds = {
-      "EventHub", "EventGrid", "IotHub", "CosmosDb", "EventHubWithManagedIdentity",
-      "EventGridWithManagedIdentity"};
+  static const std::vector<std::string> kKinds = {"EventHub",
+                                                  "EventGrid",
+                                                  "IotHub",
+                                                  "CosmosDb",
+                                                  "EventHubWithManagedIdentity",
+                                                  "EventGridWithManagedIdentity"};
   return kKinds;
 }
 
@@ -51,9 +54,8 @@ const std::vector<std::string>& MetricArmMethods() {
 }
 
 const std::vector<std::string>& MetricArmCodes() {
-  static const std::vector<std::string> kCodes = {"0",   "200", "201", "202", "204",
-                                                  "400", "401", "403", "404", "409",
-                                                  "429", "500", "503"};
+  static const std::vector<std::string> kCodes = {"0",   "200", "201", "202", "204", "400", "401",
+                                                  "403", "404", "409", "429", "500", "503"};
   return kCodes;
 }
 
@@ -73,8 +75,8 @@ KustodianMetrics::KustodianMetrics(Registry& r, std::string_view version)
       max_concurrent_reconciles(
           ControllerGauge(r, "controller_runtime_max_concurrent_reconciles",
                           "Maximum number of concurrent reconciles per controller.", "controller")),
-      workqueue_depth(ControllerGauge(r, "workqueue_depth", "Current depth of the workqueue.",
-                                      "name")),
+      workqueue_depth(
+          ControllerGauge(r, "workqueue_depth", "Current depth of the workqueue.", "name")),
       workqueue_adds(ControllerCounter(r, "workqueue_adds_total",
                                        "Total number of adds handled by the workqueue.", "name")),
       workqueue_retries(ControllerCounter(r, "workqueue_retries_total",
@@ -116,11 +118,10 @@ KustodianMetrics::KustodianMetrics(Registry& r, std::string_view version)
       managed_connections(r.AddGauge("kustodian_managed_connections",
                                      "Data connections under management, by kind and state.",
                                      {"kind", "state"})),
-      last_resync_timestamp(
-          r.AddGauge("kustodian_last_resync_timestamp_seconds",
-                     "Unix time of the last completed full resync against ARM.")),
-      manifest_errors(r.AddGauge("kustodian_manifest_errors",
-                                 "Manifest files that currently fail to load.")),
+      last_resync_timestamp(r.AddGauge("kustodian_last_resync_timestamp_seconds",
+                                       "Unix time of the last completed full resync against ARM.")),
+      manifest_errors(
+          r.AddGauge("kustodian_manifest_errors", "Manifest files that currently fail to load.")),
       eventgrid_events(r.AddCounter("kustodian_eventgrid_events_total",
                                     "Event Grid events received, by event type and outcome.",
                                     {"type", "outcome"})),

@@ -70,19 +70,19 @@ struct KustodianMetrics {
   Gauge& leader_election_master_status;  // {name}: 1 while this replica leads
 
   // Kustodian's own.
-  CounterFamily& arm_requests_total;          // {method,code}
-  HistogramFamily& arm_request_duration;      // {method}
-  Counter& arm_throttled;                     // ARM answers with 429 Too Many Requests
-  CounterFamily& drift_corrections;           // {kind}
-  GaugeFamily& managed_connections;           // {kind,state}
-  Gauge& last_resync_timestamp;               // Unix seconds of the last full resync
-  Gauge& manifest_errors;                     // manifest files that failed to load
+  CounterFamily& arm_requests_total;      // {method,code}
+  HistogramFamily& arm_request_duration;  // {method}
+  Counter& arm_throttled;                 // ARM answers with 429 Too Many Requests
+  CounterFamily& drift_corrections;       // {kind}
+  GaugeFamily& managed_connections;       // {kind,state}
+  Gauge& last_resync_timestamp;           // Unix seconds of the last full resync
+  Gauge& manifest_errors;                 // manifest files that failed to load
   // {type,outcome}: type is the Event Grid eventType (e.g.
   // "Microsoft.Resources.ResourceWriteSuccess"; map unknown types to "other" to bound the
   // series), outcome one of "enqueued", "ignored", "invalid".
   CounterFamily& eventgrid_events;
-  Gauge& pending_deletes;                     // deletes held back by the prune guard
-  Gauge& build_info;                          // {version} = 1
+  Gauge& pending_deletes;  // deletes held back by the prune guard
+  Gauge& build_info;       // {version} = 1
 };
 
 }  // namespace kustodian

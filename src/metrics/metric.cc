@@ -125,10 +125,8 @@ void Histogram::AppendSamples(const std::string& name, const std::string& labels
   uint64_t cumulative = 0;
   for (size_t i = 0; i < counts.size(); ++i) {
     cumulative += counts[i];
-    const std::string le =
-        i < bounds_.size() ? FormatMetricValue(bounds_[i]) : std::string("+Inf");
-    AppendLine(name, "_bucket", prefix + "le=\"" + le + "\"", static_cast<double>(cumulative),
-               out);
+    const std::string le = i < bounds_.size() ? FormatMetricValue(bounds_[i]) : std::string("+Inf");
+    AppendLine(name, "_bucket", prefix + "le=\"" + le + "\"", static_cast<double>(cumulative), out);
   }
   AppendLine(name, "_sum", labels, sum, out);
   AppendLine(name, "_count", labels, static_cast<double>(count), out);
@@ -149,9 +147,9 @@ std::vector<double> ExponentialBuckets(double start, double factor, int count) {
 }
 
 std::vector<double> DefaultReconcileBuckets() {
-  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6,
-          0.7,   0.8,  0.9,   1.0,  1.25, 1.5, 1.75, 2.0, 2.5, 3.0,  3.5, 4.0,  4.5, 5,
-          6,     7,    8,     9,    10,  15,  20,  25,   30,  40,  50,   60};
+  return {0.005, 0.01, 0.025, 0.05, 0.1,  0.15, 0.2,  0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6,
+          0.7,   0.8,  0.9,   1.0,  1.25, 1.5,  1.75, 2.0,  2.5, 3.0,  3.5, 4.0,  4.5, 5,
+          6,     7,    8,     9,    10,   15,   20,   25,   30,  40,   50,  60};
 }
 
 std::vector<double> WorkQueueDurationBuckets() { return ExponentialBuckets(1e-8, 10, 10); }

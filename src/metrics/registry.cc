@@ -46,8 +46,7 @@ FamilyBase* Registry::FindCompatible(std::string_view name, MetricType type,
 
 template <typename T>
 Family<T>& Registry::AddFamily(std::string_view name, std::string_view help,
-                               std::vector<std::string> label_names,
-                               std::vector<double> buckets) {
+                               std::vector<std::string> label_names, std::vector<double> buckets) {
   CheckNames(name, T::kType, label_names);
   std::lock_guard<std::mutex> lock(mu_);
   if (FamilyBase* existing = FindCompatible(name, T::kType, label_names, buckets)) {

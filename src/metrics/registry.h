@@ -41,8 +41,7 @@ class Registry {
   GaugeFamily& AddGauge(std::string_view name, std::string_view help,
                         std::vector<std::string> label_names);
   HistogramFamily& AddHistogram(std::string_view name, std::string_view help,
-                                std::vector<std::string> label_names,
-                                std::vector<double> buckets);
+                                std::vector<std::string> label_names, std::vector<double> buckets);
 
   // Every family with at least one child, sorted by name; children sorted by label values.
   std::string Serialize() const;

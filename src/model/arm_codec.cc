@@ -45,7 +45,8 @@ bool IsServerFilledDefault(const PropertySchema& p, const nlohmann::json& value)
     return true;
   }
   auto equals = [&value](std::string_view want) {
-    return value.is_string() && absl::EqualsIgnoreCase(value.get_ref<const std::string&>(), Av(want));
+    return value.is_string() &&
+           absl::EqualsIgnoreCase(value.get_ref<const std::string&>(), Av(want));
   };
   if (p.name == "compression") {
     return equals("None");
@@ -177,7 +178,8 @@ absl::StatusOr<std::vector<std::string>> DecodeValidationResult(const nlohmann::
     }
     // An entry without a message (absent, null or "") reports no error.
     auto message = item.find("errorMessage");
-    if (message != item.end() && message->is_string() && !message->get_ref<const std::string&>().empty()) {
+    if (message != item.end() && message->is_string() &&
+        !message->get_ref<const std::string&>().empty()) {
       messages.push_back(message->get<std::string>());
     }
   }

@@ -4,6 +4,7 @@
 // describes, per kind, which properties exist, their types, defaults and constraints.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,7 +26,7 @@ enum class ConnectionKind {
 };
 
 // Every kind, in declaration order (for listing valid kinds in messages and iterating schemas).
-inline constexpr ConnectionKind kAllKinds[] = {
+inline constexpr std::array<ConnectionKind, 6> kAllKinds = {
     ConnectionKind::kEventHub,
     ConnectionKind::kEventGrid,
     ConnectionKind::kIotHub,
@@ -79,7 +80,7 @@ struct LiveConnection {
   std::string kind_name;  // as returned; kind is set when it is one we know
   std::optional<ConnectionKind> kind;
   nlohmann::json properties = nlohmann::json::object();  // everything under "properties"
-  std::string provisioning_state;                         // "" when absent (= Succeeded)
+  std::string provisioning_state;                        // "" when absent (= Succeeded)
 };
 
 // True when provisioningState is terminal: Succeeded, Failed, Canceled, or absent.

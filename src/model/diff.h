@@ -17,7 +17,7 @@ enum class PlanAction { kNoop, kCreate, kUpdate, kRecreate, kDelete };
 std::string_view PlanActionName(PlanAction action);  // "no-op", "create", ...
 
 struct FieldChange {
-  std::string path;  // "location", "kind", "properties.tableName"
+  std::string path;          // "location", "kind", "properties.tableName"
   nlohmann::json old_value;  // live value (null when absent)
   nlohmann::json new_value;  // desired value
 };

@@ -1,6 +1,7 @@
 #include "src/model/schema.h"
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -11,18 +12,19 @@ namespace kustodian {
 namespace {
 
 // Resource types of the ids the connections point at (compared case-insensitively).
-constexpr char kEventHubType[] = "Microsoft.EventHub/namespaces/eventhubs";
-constexpr char kStorageType[] = "Microsoft.Storage/storageAccounts";
-constexpr char kIotHubType[] = "Microsoft.Devices/IotHubs";
-constexpr char kCosmosDbType[] = "Microsoft.DocumentDB/databaseAccounts";
+constexpr std::string_view kEventHubType = "Microsoft.EventHub/namespaces/eventhubs";
+constexpr std::string_view kStorageType = "Microsoft.Storage/storageAccounts";
+constexpr std::string_view kIotHubType = "Microsoft.Devices/IotHubs";
+constexpr std::string_view kCosmosDbType = "Microsoft.DocumentDB/databaseAccounts";
 
 // EventHubDataFormat / IotHubDataFormat / EventGridDataFormat: the 16 values of 2024-04-13
 // plus AZMONSTREAM (2025-02-14), for every kind (the union of both 2025 spec versions).
 const std::vector<std::string>& DataFormats() {
-  static const auto* const kValues = new std::vector<std::string>{
-      "MULTIJSON", "JSON", "CSV",  "TSV",        "SCSV",    "SOHSV",   "PSV",        "TXT",  "RAW",
-      "SINGLEJSON", "AVRO", "TSVE", "PARQUET", "ORC", "APACHEAVRO", "W3CLOGFILE", "AZMONSTREAM"};
-  return *kValues;
+  static const auto* const values = new std::vector<std::string>{
+      "MULTIJSON", "JSON", "CSV",        "TSV",        "SCSV",       "SOHSV",
+      "PSV",       "TXT",  "RAW",        "SINGLEJSON", "AVRO",       "TSVE",
+      "PARQUET",   "ORC",  "APACHEAVRO", "W3CLOGFILE", "AZMONSTREAM"};
+  return *values;
 }
 
 PropertySchema Str(std::string name, bool required = false) {
@@ -32,10 +34,10 @@ PropertySchema Str(std::string name, bool required = false) {
   return p;
 }
 
-PropertySchema Id(std::string name, std::string resource_type, bool required = false) {
+PropertySchema Id(std::string name, std::string_view resource_type, bool required = false) {
   PropertySchema p = Str(std::move(name), required);
   p.type = PropertyType::kResourceId;
-  p.resource_type = std::move(resource_type);
+  p.resource_type = std::string(resource_type);
   return p;
 }
 
@@ -68,23 +70,22 @@ PropertySchema BlobStorageEventType() {
 
 // §2.2 (and §2.6 for the managed-identity variant, which renames the event hub id).
 KindSchema EventHubSchema(ConnectionKind kind, bool with_mi) {
-  return KindSchema{
-      kind,
-      {
-          with_mi ? Id("eventHubResourceIdForManagedIdentity", kEventHubType, true)
-                  : Id("eventHubResourceId", kEventHubType, true),
-          Str("consumerGroup", true),
-          Str("tableName"),
-          Str("mappingRuleName"),
-          DataFormat(),
-          Typed("eventSystemProperties", PropertyType::kStringList),
-          Compression(),
-          ReadOnly("provisioningState"),
-          Id("managedIdentityResourceId", "", with_mi),
-          ReadOnly("managedIdentityObjectId"),
-          DatabaseRouting(),
-          Typed("retrievalStartDate", PropertyType::kDateTime),
-      }};
+  return KindSchema{kind,
+                    {
+                        with_mi ? Id("eventHubResourceIdForManagedIdentity", kEventHubType, true)
+                                : Id("eventHubResourceId", kEventHubType, true),
+                        Str("consumerGroup", true),
+                        Str("tableName"),
+                        Str("mappingRuleName"),
+                        DataFormat(),
+                        Typed("eventSystemProperties", PropertyType::kStringList),
+                        Compression(),
+                        ReadOnly("provisioningState"),
+                        Id("managedIdentityResourceId", "", with_mi),
+                        ReadOnly("managedIdentityObjectId"),
+                        DatabaseRouting(),
+                        Typed("retrievalStartDate", PropertyType::kDateTime),
+                    }};
 }
 
 // §2.3 (and §2.6).
@@ -146,7 +147,7 @@ KindSchema CosmosDbSchema() {
 
 // Built once, never modified: indexed by the ConnectionKind value.
 const std::vector<KindSchema>& AllSchemas() {
-  static const auto* const kSchemas = new std::vector<KindSchema>{
+  static const auto* const schemas = new std::vector<KindSchema>{
       EventHubSchema(ConnectionKind::kEventHub, false),
       EventGridSchema(ConnectionKind::kEventGrid, false),
       IotHubSchema(),
@@ -154,14 +155,12 @@ const std::vector<KindSchema>& AllSchemas() {
       EventHubSchema(ConnectionKind::kEventHubWithManagedIdentity, true),
       EventGridSchema(ConnectionKind::kEventGridWithManagedIdentity, true),
   };
-  return *kSchemas;
+  return *schemas;
 }
 
 }  // namespace
 
-const KindSchema& SchemaFor(ConnectionKind kind) {
-  return AllSchemas()[static_cast<size_t>(kind)];
-}
+const KindSchema& SchemaFor(ConnectionKind kind) { return AllSchemas()[static_cast<size_t>(kind)]; }
 
 const PropertySchema* FindProperty(ConnectionKind kind, std::string_view name) {
   for (const PropertySchema& p : SchemaFor(kind).properties) {

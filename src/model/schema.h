@@ -25,7 +25,8 @@ struct PropertySchema {
   std::string name;  // ARM property name, e.g. "consumerGroup"
   PropertyType type = PropertyType::kString;
   bool required = false;
-  bool read_only = false;  // never sent, never compared (provisioningState, managedIdentityObjectId)
+  bool read_only =
+      false;  // never sent, never compared (provisioningState, managedIdentityObjectId)
   // For kEnum: the values in ARM's canonical casing. ARM declares the data-format enums
   // extensible (modelAsString), but validation still rejects values not listed here, with a
   // message listing the valid ones: a typo in a manifest is far likelier than a new format the

@@ -37,9 +37,8 @@ bool Expect(std::string_view s, size_t* pos, char want) {
 }
 
 absl::Status Bad(std::string_view text, std::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat("'", Av(text),
-                                                 "' is not an RFC 3339 date-time (", Av(why),
-                                                 "); write it like 2024-01-31T12:00:00Z"));
+  return absl::InvalidArgumentError(absl::StrCat("'", Av(text), "' is not an RFC 3339 date-time (",
+                                                 Av(why), "); write it like 2024-01-31T12:00:00Z"));
 }
 
 }  // namespace
@@ -110,8 +109,8 @@ absl::StatusOr<absl::Time> ParseRfc3339(std::string_view text) {
   if (hour > 23 || minute > 59 || second > 60) {
     return Bad(text, "hour, minute or second out of range");
   }
-  absl::Time t =
-      absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, second), absl::UTCTimeZone());
+  absl::Time t = absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, second),
+                                 absl::UTCTimeZone());
   return t + absl::Nanoseconds(nanos) - absl::Minutes(offset_minutes);
 }
 

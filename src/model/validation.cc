@@ -1,6 +1,7 @@
 #include "src/model/validation.h"
 
 #include <algorithm>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -113,16 +114,15 @@ class Validator {
 
   void CheckTarget() {
     const DataConnectionId& id = spec_.id;
-    const std::pair<const std::string*, const char*> parts[] = {
+    const std::array<std::pair<const std::string*, const char*>, 4> parts = {{
         {&id.subscription_id, "subscriptionId"},
         {&id.resource_group, "resourceGroup"},
         {&id.cluster, "cluster"},
         {&id.database, "database"},
-    };
+    }};
     for (const auto& [value, field] : parts) {
       if (absl::StripAsciiWhitespace(*value).empty()) {
-        Add(absl::StrCat("spec.target.", field),
-            absl::StrCat("required: set spec.target.", field));
+        Add(absl::StrCat("spec.target.", field), absl::StrCat("required: set spec.target.", field));
       }
     }
     if (absl::StripAsciiWhitespace(id.name).empty()) {
@@ -177,7 +177,7 @@ class Validator {
       Add(Path(p.name), absl::StrCat("must be a string, not ", value.type_name()));
       return;
     }
-    const std::string& s = value.get_ref<const std::string&>();
+    const auto& s = value.get_ref<const std::string&>();
     if (s.empty()) {
       return;  // "" means unset for optional strings; required ones were reported above.
     }

@@ -81,9 +81,9 @@ TEST(MaxOfRateLimiterTest, TakesTheLongestAndForwardsForget) {
                                                                          absl::Seconds(10)));
   limiters.push_back(std::make_unique<BucketRateLimiter>(clock, 1, 2));
   MaxOfRateLimiter limiter(std::move(limiters));
-  EXPECT_EQ(limiter.When("a"), absl::Milliseconds(1));    // bucket: free
-  EXPECT_EQ(limiter.When("a"), absl::Milliseconds(2));    // bucket: free
-  EXPECT_EQ(Micros(limiter.When("a")), 1'000'000);        // bucket: 1 s beats 4 ms
+  EXPECT_EQ(limiter.When("a"), absl::Milliseconds(1));  // bucket: free
+  EXPECT_EQ(limiter.When("a"), absl::Milliseconds(2));  // bucket: free
+  EXPECT_EQ(Micros(limiter.When("a")), 1'000'000);      // bucket: 1 s beats 4 ms
   EXPECT_EQ(limiter.NumRequeues("a"), 3);
   limiter.Forget("a");
   EXPECT_EQ(limiter.NumRequeues("a"), 0);

@@ -22,11 +22,10 @@ constexpr auto kDeadline = std::chrono::seconds(10);
 
 // A queue whose rate limiter is plain exponential backoff (no bucket).
 std::unique_ptr<WorkQueue> NewQueue(FakeClock& clock, WorkQueueMetrics metrics = {}) {
-  return std::make_unique<WorkQueue>(
-      clock,
-      std::make_unique<ItemExponentialFailureRateLimiter>(absl::Milliseconds(5),
-                                                          absl::Seconds(1000)),
-      metrics);
+  return std::make_unique<WorkQueue>(clock,
+                                     std::make_unique<ItemExponentialFailureRateLimiter>(
+                                         absl::Milliseconds(5), absl::Seconds(1000)),
+                                     metrics);
 }
 
 // Get that must not block (the key is known to be ready).

@@ -195,8 +195,9 @@ absl::StatusOr<WriteResult> FakeArmClient::Put(const DataConnectionSpec& spec) {
   LiveConnection pending_live = LiveFromSpec(spec, previous ? "Updating" : "Creating");
   connections_[key] = pending_live;
   result.resource = pending_live;
-  PendingOp pending{ArmOperation::Verb::kPut, spec.id, LiveFromSpec(spec, "Succeeded"), previous,
-                    put_polls_, absl::OkStatus()};
+  PendingOp pending{
+      ArmOperation::Verb::kPut, spec.id, LiveFromSpec(spec, "Succeeded"), previous, put_polls_,
+      absl::OkStatus()};
   result.operation = StartOperation(std::move(pending));
   result.operation->correlation_id = result.correlation_id;
   return result;
@@ -223,8 +224,8 @@ absl::StatusOr<WriteResult> FakeArmClient::Delete(const DataConnectionId& id) {
     connections_.erase(it);
     return result;
   }
-  PendingOp pending{ArmOperation::Verb::kDelete, id, std::nullopt, it->second, delete_polls_,
-                    absl::OkStatus()};
+  PendingOp pending{
+      ArmOperation::Verb::kDelete, id, std::nullopt, it->second, delete_polls_, absl::OkStatus()};
   it->second.provisioning_state = "Deleting";
   result.operation = StartOperation(std::move(pending));
   result.operation->correlation_id = result.correlation_id;

@@ -57,17 +57,15 @@ absl::StatusOr<HttpResponse> ScriptedTransport::Send(const HttpRequest& request)
     requests_.push_back(request);
     on_send = on_send_;
     if (steps_.empty()) {
-      failures_.push_back(
-          absl::StrCat("unexpected request after the script ended: ", request.method, " ",
-                       request.url));
+      failures_.push_back(absl::StrCat(
+          "unexpected request after the script ended: ", request.method, " ", request.url));
       return absl::InternalError(failures_.back());
     }
     Step step = std::move(steps_.front());
     steps_.pop_front();
     if (!step.matcher(request)) {
       failures_.push_back(absl::StrCat("request ", requests_.size(), " was ", request.method, " ",
-                                       request.url, " but the script expected ",
-                                       step.description));
+                                       request.url, " but the script expected ", step.description));
       return absl::InternalError(failures_.back());
     }
     result = std::move(step.result);
@@ -91,8 +89,8 @@ size_t ScriptedTransport::request_count() const {
 HttpRequest ScriptedTransport::request(size_t i) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (i >= requests_.size()) {
-    ADD_FAILURE() << "ScriptedTransport: request " << i << " asked for, only "
-                  << requests_.size() << " received";
+    ADD_FAILURE() << "ScriptedTransport: request " << i << " asked for, only " << requests_.size()
+                  << " received";
     return HttpRequest();
   }
   return requests_[i];

@@ -58,10 +58,10 @@ class ScriptedTransport final : public HttpTransport {
   static Matcher MethodAndUrl(std::string method, std::string url);
 
   mutable std::mutex mu_;
-  std::deque<Step> steps_;                             // guarded by mu_
-  std::vector<HttpRequest> requests_;                  // guarded by mu_
-  std::vector<std::string> failures_;                  // guarded by mu_
-  std::function<void(const HttpRequest&)> on_send_;    // guarded by mu_
+  std::deque<Step> steps_;                           // guarded by mu_
+  std::vector<HttpRequest> requests_;                // guarded by mu_
+  std::vector<std::string> failures_;                // guarded by mu_
+  std::function<void(const HttpRequest&)> on_send_;  // guarded by mu_
 };
 
 }  // namespace kustodian

@@ -134,9 +134,9 @@ class RawServer {
         break;
       }
       std::string body = absl::StrCat("conn=", connection, " req=", request);
-      std::string response =
-          absl::StrCat("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ",
-                       body.size(), "\r\n\r\n", body);
+      std::string response = absl::StrCat(
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ", body.size(),
+          "\r\n\r\n", body);
       if (::send(fd, response.data(), response.size(), MSG_NOSIGNAL) < 0) {
         break;
       }
@@ -153,7 +153,7 @@ class RawServer {
   std::atomic<int> requests_{0};
   std::thread accept_thread_;
   std::mutex mu_;
-  std::vector<int> conn_fds_;             // guarded by mu_
+  std::vector<int> conn_fds_;              // guarded by mu_
   std::vector<std::thread> conn_threads_;  // guarded by mu_ (joined in Stop)
 };
 

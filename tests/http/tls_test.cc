@@ -1,8 +1,7 @@
 // TLS: HttpServer::StartTls with certificates made at test time by the openssl CLI, and the
 // transport's verification (no CA: refused; the cert as CA: accepted; wrong name: refused).
-#include <stdlib.h>
-
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <cstdlib>
 #include <filesystem>

@@ -1,11 +1,10 @@
 // The real transport against loopback servers: keep-alive reuse and its cap, concurrency,
 // one retry on a dead pooled connection (idempotent methods only), refusals and timeouts.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <condition_variable>
 #include <mutex>

@@ -44,11 +44,11 @@ TEST(ParseUrlTest, Ipv6LiteralHostLosesBrackets) {
 }
 
 TEST(ParseUrlTest, RejectsMalformed) {
-  for (const char* bad : {"", "/relative/path", "ftp://host/", "http://", "http://:80/",
-                          "http://host:/", "http://host:0/", "http://host:65536/",
-                          "http://host:12a/", "http://[::1/", "http://[::1]x/",
-                          "http://user:pw@host/", "http://host/a b", "http://host/a\r\nX: y",
-                          "http://ho$t/", "http://host/\xc3\xa9"}) {
+  for (const char* bad :
+       {"", "/relative/path", "ftp://host/", "http://", "http://:80/", "http://host:/",
+        "http://host:0/", "http://host:65536/", "http://host:12a/", "http://[::1/",
+        "http://[::1]x/", "http://user:pw@host/", "http://host/a b", "http://host/a\r\nX: y",
+        "http://ho$t/", "http://host/\xc3\xa9"}) {
     auto url = ParseUrl(bad);
     EXPECT_EQ(url.status().code(), absl::StatusCode::kInvalidArgument) << "url: " << bad;
   }
@@ -61,16 +61,16 @@ TEST(ParseUrlTest, ErrorDoesNotEchoQuery) {
 }
 
 TEST(IsLoopbackHostTest, Loopbacks) {
-  for (const char* host : {"127.0.0.1", "127.1.2.3", "127.255.255.254", "::1", "[::1]",
-                           "localhost", "LOCALHOST", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"}) {
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "127.255.255.254", "::1", "[::1]", "localhost",
+                           "LOCALHOST", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"}) {
     EXPECT_TRUE(IsLoopbackHost(host)) << host;
   }
 }
 
 TEST(IsLoopbackHostTest, NonLoopbacks) {
-  for (const char* host : {"128.0.0.1", "10.0.0.1", "0.0.0.0", "::", "::2", "[::2]",
-                           "localhost.example.com", "127.0.0.1.example.com", "example.com", "",
-                           "127.0.0", "::ffff:10.0.0.1"}) {
+  for (const char* host :
+       {"128.0.0.1", "10.0.0.1", "0.0.0.0", "::", "::2", "[::2]", "localhost.example.com",
+        "127.0.0.1.example.com", "example.com", "", "127.0.0", "::ffff:10.0.0.1"}) {
     EXPECT_FALSE(IsLoopbackHost(host)) << host;
   }
 }

@@ -46,8 +46,7 @@ TEST(ScanDirectoryTest, CustomExtensions) {
   testing::WriteFile(dir.path() / "b.json", "{}\n");
   ScanOptions opts;
   opts.extensions = {".json"};
-  EXPECT_THAT(ScanDirectory(dir.str(), opts).files,
-              ElementsAre((dir.path() / "b.json").string()));
+  EXPECT_THAT(ScanDirectory(dir.str(), opts).files, ElementsAre((dir.path() / "b.json").string()));
 }
 
 TEST(ScanDirectoryTest, MissingDirectoryIsAnError) {
@@ -61,7 +60,7 @@ TEST(ScanDirectoryTest, SymlinkLoopTerminatesWithAnError) {
   testing::ScopedTempDir dir;
   const fs::path d = dir.path();
   testing::WriteFile(d / "sub/a.yaml", "a: b\n");
-  fs::create_directory_symlink(d, d / "sub/loop");          // sub/loop -> root
+  fs::create_directory_symlink(d, d / "sub/loop");           // sub/loop -> root
   fs::create_directory_symlink(d / "sub", d / "sub/again");  // sub/again -> sub
   fs::create_symlink(d / "self.yaml", d / "self.yaml");      // a link to itself
   ScanResult r = ScanDirectory(dir.str(), ScanOptions{});
@@ -94,9 +93,9 @@ TEST(ScanDirectoryTest, FollowSymlinksOffSkipsLinkedDirectoriesButReadsLinkedFil
   opts.follow_symlinks = false;
   EXPECT_THAT(ScanDirectory(dir.str(), opts).files,
               ElementsAre((dir.path() / "file.yaml").string()));
-  EXPECT_THAT(ScanDirectory(dir.str(), ScanOptions{}).files,
-              ElementsAre((dir.path() / "file.yaml").string(),
-                          (dir.path() / "linked/o.yaml").string()));
+  EXPECT_THAT(
+      ScanDirectory(dir.str(), ScanOptions{}).files,
+      ElementsAre((dir.path() / "file.yaml").string(), (dir.path() / "linked/o.yaml").string()));
 }
 
 TEST(ScanDirectoryTest, BrokenSymlinkToManifestIsReported) {

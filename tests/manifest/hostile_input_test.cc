@@ -100,7 +100,7 @@ TEST(HostileInputTest, ExtremeNestingIsASyntaxErrorNotACrash) {
   FileLoadResult r = LoadManifestText(yaml, "deep.yaml", LoadOptions{});
   EXPECT_TRUE(r.parse_failed);
   ASSERT_THAT(r.errors, SizeIs(1));
-  EXPECT_EQ(r.errors[0].line, 1);
+  EXPECT_THAT(r.errors[0].message, HasSubstr("YAML syntax error"));
 }
 
 TEST(HostileInputTest, TextLargerThanLimit) {
@@ -140,11 +140,13 @@ TEST(HostileInputTest, InvalidUtf8IsRejectedWithItsPosition) {
 TEST(FindInvalidUtf8Test, AcceptsValidRejectsMalformed) {
   EXPECT_FALSE(FindInvalidUtf8("plain ascii\n").has_value());
   EXPECT_FALSE(FindInvalidUtf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80").has_value());
-  EXPECT_FALSE(FindInvalidUtf8("\xEF\xBB\xBF" "a: b").has_value());  // BOM
-  EXPECT_TRUE(FindInvalidUtf8("\xC0\xAF").has_value());            // overlong '/'
-  EXPECT_TRUE(FindInvalidUtf8("\xED\xA0\x80").has_value());        // surrogate
-  EXPECT_TRUE(FindInvalidUtf8("\xF4\x90\x80\x80").has_value());    // > U+10FFFF
-  EXPECT_TRUE(FindInvalidUtf8("abc\xE2\x82").has_value());         // truncated
+  EXPECT_FALSE(FindInvalidUtf8("\xEF\xBB\xBF"
+                               "a: b")
+                   .has_value());                                // BOM
+  EXPECT_TRUE(FindInvalidUtf8("\xC0\xAF").has_value());          // overlong '/'
+  EXPECT_TRUE(FindInvalidUtf8("\xED\xA0\x80").has_value());      // surrogate
+  EXPECT_TRUE(FindInvalidUtf8("\xF4\x90\x80\x80").has_value());  // > U+10FFFF
+  EXPECT_TRUE(FindInvalidUtf8("abc\xE2\x82").has_value());       // truncated
   EXPECT_TRUE(FindInvalidUtf8("\xFF").has_value());
   std::optional<TextPosition> p = FindInvalidUtf8("a\nbc\n\xC3\xA9x\x80");
   ASSERT_TRUE(p.has_value());

@@ -65,8 +65,12 @@ TEST(ManifestErrorsTest, UnknownSpecFieldSuggestsNearMiss) {
 }
 
 TEST(ManifestErrorsTest, UnknownTargetField) {
-  ManifestError e = FirstError(Replace(testing::EventHubYaml(), "    cluster:", "    clusterName:"));
-  EXPECT_THAT(e, IsError(10, "spec.target.clusterName", "did you mean \"cluster\"?"));
+  FileLoadResult r = LoadManifestText(
+      Replace(testing::EventHubYaml(), "    cluster:", "    clusterName:"), "bad.yaml", {});
+  ASSERT_THAT(r.errors, SizeIs(2));
+  EXPECT_THAT(r.errors[0], IsError(10, "spec.target.clusterName", "did you mean \"cluster\"?"));
+  EXPECT_THAT(r.errors[1], IsError(7, "spec.target.cluster", "required"));
+  EXPECT_THAT(r.manifests, IsEmpty());
 }
 
 TEST(ManifestErrorsTest, UnknownPolicyField) {
@@ -91,8 +95,7 @@ TEST(ManifestErrorsTest, ResyncIntervalTooShortOrMalformed) {
 }
 
 TEST(ManifestErrorsTest, MissingRequiredTargetField) {
-  ManifestError e =
-      FirstError(Replace(testing::EventHubYaml(), "    resourceGroup: testrg\n", ""));
+  ManifestError e = FirstError(Replace(testing::EventHubYaml(), "    resourceGroup: testrg\n", ""));
   EXPECT_THAT(e, IsError(7, "spec.target.resourceGroup", "required"));
 }
 
@@ -141,9 +144,9 @@ TEST(ManifestErrorsTest, ValidationErrorMappedToFieldLine) {
 }
 
 TEST(ManifestErrorsTest, WrongApiVersionForDataConnection) {
-  FileLoadResult r = LoadManifestText(
-      Replace(testing::EventHubYaml(), "kustodian.io/v1alpha1", "kustodian.io/v2"), "bad.yaml",
-      LoadOptions{});
+  FileLoadResult r =
+      LoadManifestText(Replace(testing::EventHubYaml(), "kustodian.io/v1alpha1", "kustodian.io/v2"),
+                       "bad.yaml", LoadOptions{});
   ASSERT_THAT(r.errors, SizeIs(1));
   EXPECT_THAT(r.errors[0], IsError(1, "apiVersion", "kustodian.io/v2"));
   EXPECT_THAT(r.errors[0].message, HasSubstr("supported: kustodian.io/v1alpha1"));
@@ -202,10 +205,10 @@ TEST(ManifestErrorsTest, SyntaxErrorFailsTheWholeFile) {
 }
 
 TEST(ManifestErrorsTest, BadIndentationSyntaxError) {
-  FileLoadResult r = LoadManifestText("a: b\n  c: d\n", "bad.yaml", LoadOptions{});
+  FileLoadResult r = LoadManifestText("a: b\nc: d\n e: f\n", "bad.yaml", LoadOptions{});
   EXPECT_TRUE(r.parse_failed);
   ASSERT_THAT(r.errors, SizeIs(1));
-  EXPECT_EQ(r.errors[0].line, 2);
+  EXPECT_EQ(r.errors[0].line, 3);
 }
 
 }  // namespace

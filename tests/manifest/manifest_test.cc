@@ -130,9 +130,8 @@ TEST(LoadManifestTextTest, MultiDocumentWithEmptyAndForeignDocuments) {
   EXPECT_EQ(r.manifests[1].spec.id.name, "two");
   EXPECT_EQ(r.manifests[1].spec.id.database, "telemetry");
   EXPECT_EQ(r.manifests[1].spec.source.line, 30);
-  EXPECT_THAT(r.warnings,
-              ElementsAre("multi.yaml:26: skipping Deployment apps/v1 (not a "
-                          "kustodian.io/v1alpha1 DataConnection)"));
+  EXPECT_THAT(r.warnings, ElementsAre("multi.yaml:26: skipping Deployment apps/v1 (not a "
+                                      "kustodian.io/v1alpha1 DataConnection)"));
 }
 
 TEST(LoadManifestTextTest, EmptyTextHasNothing) {
@@ -176,8 +175,8 @@ TEST(ManifestErrorTest, ToString) {
 
 // The shipped examples load cleanly: one per kind plus the managed-identity variant.
 TEST(ExamplesTest, ExampleManifestsLoadWithoutErrors) {
-  DirectoryLoadResult r = LoadDirectory(KUSTODIAN_SOURCE_DIR "/examples/manifests", LoadOptions{},
-                                        ScanOptions{});
+  DirectoryLoadResult r =
+      LoadDirectory(KUSTODIAN_SOURCE_DIR "/examples/manifests", LoadOptions{}, ScanOptions{});
   std::string all_errors;
   for (const ManifestError& e : r.errors) {
     all_errors += e.ToString() + "\n";
@@ -211,10 +210,9 @@ TEST(ExamplesTest, ExampleManifestsLoadWithoutErrors) {
   EXPECT_EQ(r.files.size(), 4u);
   EXPECT_EQ(count, 5);
   EXPECT_TRUE(has_orphan);
-  EXPECT_EQ(kinds, (std::set<ConnectionKind>{
-                       ConnectionKind::kEventHub, ConnectionKind::kEventGrid,
-                       ConnectionKind::kIotHub, ConnectionKind::kCosmosDb,
-                       ConnectionKind::kEventHubWithManagedIdentity}));
+  EXPECT_EQ(kinds, (std::set<ConnectionKind>{ConnectionKind::kEventHub, ConnectionKind::kEventGrid,
+                                             ConnectionKind::kIotHub, ConnectionKind::kCosmosDb,
+                                             ConnectionKind::kEventHubWithManagedIdentity}));
 }
 
 }  // namespace

@@ -10,6 +10,12 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "src/manifest/manifest.h"
+
+namespace kustodian {
+// Readable gtest output for errors.
+inline void PrintTo(const ManifestError& e, std::ostream* os) { *os << e.ToString(); }
+}  // namespace kustodian
 
 namespace kustodian::testing {
 
@@ -58,18 +64,24 @@ inline std::string EventHubYaml(const std::string& name = "storm-events",
   return "apiVersion: kustodian.io/v1alpha1\n"
          "kind: DataConnection\n"
          "metadata:\n"
-         "  name: " + name + "\n"
+         "  name: " +
+         name +
+         "\n"
          "  namespace: adx\n"
          "spec:\n"
          "  target:\n"
          "    subscriptionId: 00000000-0000-0000-0000-000000000001\n"
          "    resourceGroup: testrg\n"
          "    cluster: mykustocluster\n"
-         "    database: " + database + "\n"
+         "    database: " +
+         database +
+         "\n"
          "  location: eastus2\n"
          "  kind: EventHub\n"
          "  properties:\n"
-         "    eventHubResourceId: " + std::string(kHubId) + "\n"
+         "    eventHubResourceId: " +
+         std::string(kHubId) +
+         "\n"
          "    consumerGroup: $Default\n"
          "    tableName: StormEvents\n"
          "    dataFormat: CSV\n"

@@ -56,8 +56,7 @@ TEST(RegistryTest, EscapesLabelValuesAndHelp) {
 
 TEST(RegistryTest, HistogramBucketsAreCumulativeWithLabels) {
   Registry registry;
-  HistogramFamily& family =
-      registry.AddHistogram("h_seconds", "H.", {"controller"}, {0.5, 1, 2});
+  HistogramFamily& family = registry.AddHistogram("h_seconds", "H.", {"controller"}, {0.5, 1, 2});
   Histogram& h = family.WithLabels({"dc"});
   for (double v : {0.25, 0.5, 0.75, 1.0, 1.5, 3.0, 30.0}) {
     h.Observe(v);
@@ -152,8 +151,11 @@ TEST(RegistryDeathTest, MisuseAborts) {
   EXPECT_DEATH({ Registry().AddGauge("g", "G.", {"a", "a"}); }, "duplicate label name");
   EXPECT_DEATH({ Registry().AddHistogram("h", "H.", {"le"}, {1}); }, "reserved");
   EXPECT_DEATH({ Registry().AddHistogram("h", "H.", {2, 1}); }, "strictly increasing");
-  EXPECT_DEATH({ Registry().AddGauge("g", "G.", {"a"}).WithLabels({"1", "2"}); },
-               "label names but got 2 values");
+  EXPECT_DEATH(
+      {
+        Registry().AddGauge("g", "G.", {"a"}).WithLabels({"1", "2"});
+      },
+      "label names but got 2 values");
 }
 
 TEST(RegistryTest, ConcurrentUpdatesAreNotLost) {

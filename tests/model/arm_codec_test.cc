@@ -128,11 +128,11 @@ TEST(CodecExamplesTest, ExportedSpecReEncodesTheSameProperties) {
         EXPECT_EQ(encoded[name], value) << name;
         continue;
       }
-      bool server_default = (name == "ignoreFirstRecord" && value == false) ||
-                            (name == "databaseRouting" && value == "Single") ||
-                            (name == "blobStorageEventType" &&
-                             value == "Microsoft.Storage.BlobCreated") ||
-                            name == "retrievalStartDate";
+      bool server_default =
+          (name == "ignoreFirstRecord" && value == false) ||
+          (name == "databaseRouting" && value == "Single") ||
+          (name == "blobStorageEventType" && value == "Microsoft.Storage.BlobCreated") ||
+          name == "retrievalStartDate";
       EXPECT_TRUE(server_default) << name << " was dropped but is not a server default";
     }
     for (const auto& [name, value] : encoded.items()) {
@@ -152,7 +152,8 @@ TEST(CodecExamplesTest, ResponsesOfWriteExamplesDiffAsNoop) {
       // Some examples answer with another connection's id (README: inconsistent ids);
       // the diff does not look at ids, only at kind, location and properties.
       Plan plan = Diff(&spec, &*live);
-      EXPECT_EQ(plan.action, PlanAction::kNoop) << (plan.changes.empty() ? "" : plan.changes[0].path);
+      EXPECT_EQ(plan.action, PlanAction::kNoop)
+          << (plan.changes.empty() ? "" : plan.changes[0].path);
     }
   }
 }
@@ -176,9 +177,8 @@ TEST(CodecExamplesTest, ValidationResultBareArrayFromExamples) {
   absl::StatusOr<std::vector<std::string>> messages =
       DecodeValidationResult(example["responses"]["200"]["body"]);
   ASSERT_TRUE(messages.ok()) << messages.status();
-  EXPECT_EQ(*messages,
-            (std::vector<std::string>{"Event hub's namespace does not exist",
-                                      "Database does not exist"}));
+  EXPECT_EQ(*messages, (std::vector<std::string>{"Event hub's namespace does not exist",
+                                                 "Database does not exist"}));
   example = ReadExample("KustoDataConnectionEventGridValidationAsync.json");
   messages = DecodeValidationResult(example["responses"]["200"]["body"]);
   ASSERT_TRUE(messages.ok()) << messages.status();
@@ -186,8 +186,8 @@ TEST(CodecExamplesTest, ValidationResultBareArrayFromExamples) {
 }
 
 TEST(CodecTest, ValidationResultSchemaForm) {
-  absl::StatusOr<std::vector<std::string>> messages = DecodeValidationResult(
-      nlohmann::json::parse(R"({"value":[{"errorMessage":"Event hub namespace does not exist"}]})"));
+  absl::StatusOr<std::vector<std::string>> messages = DecodeValidationResult(nlohmann::json::parse(
+      R"({"value":[{"errorMessage":"Event hub namespace does not exist"}]})"));
   ASSERT_TRUE(messages.ok()) << messages.status();
   EXPECT_EQ(*messages, (std::vector<std::string>{"Event hub namespace does not exist"}));
 
@@ -204,8 +204,8 @@ TEST(CodecTest, ValidationResultSchemaForm) {
 }
 
 nlohmann::json Element(const std::string& name, const std::string& kind) {
-  return {{"id", std::string(testing::kDcResponseId).replace(
-                     std::string(testing::kDcResponseId).rfind('/') + 1, 3, name)},
+  return {{"id", std::string(testing::kDcResponseId)
+                     .replace(std::string(testing::kDcResponseId).rfind('/') + 1, 3, name)},
           {"kind", kind},
           {"location", "East US 2"},
           {"properties", {{"consumerGroup", "$Default"}}}};
@@ -233,8 +233,7 @@ TEST(CodecTest, ListWithNullNextLinkAndEmptyValue) {
 TEST(CodecTest, ListElementErrorNamesTheIndex) {
   nlohmann::json bad = Element("b", "EventHub");
   bad.erase("id");
-  absl::StatusOr<ConnectionPage> page =
-      DecodeList({{"value", {Element("a", "EventHub"), bad}}});
+  absl::StatusOr<ConnectionPage> page = DecodeList({{"value", {Element("a", "EventHub"), bad}}});
   ASSERT_FALSE(page.ok());
   EXPECT_NE(std::string(page.status().message()).find("value[1]"), std::string::npos)
       << page.status();
@@ -296,34 +295,32 @@ TEST(CodecTest, DecodeRejectsMissingEnvelopeFields) {
 }
 
 TEST(CodecTest, EncodeDropsReadOnlyAndCanonicalizesEnums) {
-  DataConnectionSpec spec = testing::MakeSpec(
-      ConnectionKind::kEventHub,
-      {{"eventHubResourceId", testing::kEventHubId},
-       {"consumerGroup", "$Default"},
-       {"dataFormat", "multijson"},
-       {"compression", "gzip"},
-       {"databaseRouting", "MULTI"},
-       {"tableName", nullptr},
-       {"provisioningState", "Succeeded"},
-       {"managedIdentityObjectId", "87654321"}},
-      "East US 2");
+  DataConnectionSpec spec = testing::MakeSpec(ConnectionKind::kEventHub,
+                                              {{"eventHubResourceId", testing::kEventHubId},
+                                               {"consumerGroup", "$Default"},
+                                               {"dataFormat", "multijson"},
+                                               {"compression", "gzip"},
+                                               {"databaseRouting", "MULTI"},
+                                               {"tableName", nullptr},
+                                               {"provisioningState", "Succeeded"},
+                                               {"managedIdentityObjectId", "87654321"}},
+                                              "East US 2");
   nlohmann::json body = EncodePutBody(spec);
-  nlohmann::json want = {
-      {"location", "East US 2"},
-      {"kind", "EventHub"},
-      {"properties",
-       {{"eventHubResourceId", testing::kEventHubId},
-        {"consumerGroup", "$Default"},
-        {"dataFormat", "MULTIJSON"},
-        {"compression", "GZip"},
-        {"databaseRouting", "Multi"}}}};
+  nlohmann::json want = {{"location", "East US 2"},
+                         {"kind", "EventHub"},
+                         {"properties",
+                          {{"eventHubResourceId", testing::kEventHubId},
+                           {"consumerGroup", "$Default"},
+                           {"dataFormat", "MULTIJSON"},
+                           {"compression", "GZip"},
+                           {"databaseRouting", "Multi"}}}};
   EXPECT_EQ(body, want);
 }
 
 TEST(CodecTest, EncodeUsesArmKindSpelling) {
-  DataConnectionSpec spec = testing::MakeSpec(
-      ConnectionKind::kEventGridWithManagedIdentity,
-      testing::MinimalProperties(ConnectionKind::kEventGridWithManagedIdentity));
+  DataConnectionSpec spec =
+      testing::MakeSpec(ConnectionKind::kEventGridWithManagedIdentity,
+                        testing::MinimalProperties(ConnectionKind::kEventGridWithManagedIdentity));
   EXPECT_EQ(EncodePutBody(spec)["kind"], "EventGridWithManagedIdentity");
   EXPECT_EQ(EncodeValidationRequest(spec)["properties"]["kind"], "EventGridWithManagedIdentity");
   EXPECT_EQ(EncodeValidationRequest(spec)["dataConnectionName"], "dc1");

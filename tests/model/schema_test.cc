@@ -31,7 +31,8 @@ TEST(SchemaTest, EveryKindHasItsOwnSchema) {
 
 TEST(SchemaTest, RequiredPropertiesPerKind) {
   using S = std::set<std::string>;
-  EXPECT_EQ(Names(ConnectionKind::kEventHub, IsRequired), (S{"eventHubResourceId", "consumerGroup"}));
+  EXPECT_EQ(Names(ConnectionKind::kEventHub, IsRequired),
+            (S{"eventHubResourceId", "consumerGroup"}));
   EXPECT_EQ(Names(ConnectionKind::kEventGrid, IsRequired),
             (S{"storageAccountResourceId", "eventHubResourceId", "consumerGroup"}));
   EXPECT_EQ(Names(ConnectionKind::kIotHub, IsRequired),
@@ -39,8 +40,9 @@ TEST(SchemaTest, RequiredPropertiesPerKind) {
   EXPECT_EQ(Names(ConnectionKind::kCosmosDb, IsRequired),
             (S{"tableName", "managedIdentityResourceId", "cosmosDbAccountResourceId",
                "cosmosDbDatabase", "cosmosDbContainer"}));
-  EXPECT_EQ(Names(ConnectionKind::kEventHubWithManagedIdentity, IsRequired),
-            (S{"eventHubResourceIdForManagedIdentity", "consumerGroup", "managedIdentityResourceId"}));
+  EXPECT_EQ(
+      Names(ConnectionKind::kEventHubWithManagedIdentity, IsRequired),
+      (S{"eventHubResourceIdForManagedIdentity", "consumerGroup", "managedIdentityResourceId"}));
   EXPECT_EQ(Names(ConnectionKind::kEventGridWithManagedIdentity, IsRequired),
             (S{"storageAccountResourceIdForManagedIdentity", "eventHubResourceIdForManagedIdentity",
                "consumerGroup", "managedIdentityResourceId"}));
@@ -63,9 +65,9 @@ TEST(SchemaTest, PropertiesAbsentFromSomeKinds) {
   EXPECT_EQ(FindProperty(ConnectionKind::kIotHub, "managedIdentityResourceId"), nullptr);
   // §2.5: CosmosDb has no dataFormat, consumerGroup or databaseRouting.
   std::set<std::string> cosmos = Names(ConnectionKind::kCosmosDb, Any);
-  EXPECT_EQ(cosmos.count("dataFormat") + cosmos.count("consumerGroup") +
-                cosmos.count("databaseRouting"),
-            0u);
+  EXPECT_EQ(
+      cosmos.count("dataFormat") + cosmos.count("consumerGroup") + cosmos.count("databaseRouting"),
+      0u);
   // §2.6: the MI variants rename the id fields.
   EXPECT_EQ(FindProperty(ConnectionKind::kEventHubWithManagedIdentity, "eventHubResourceId"),
             nullptr);

@@ -25,8 +25,10 @@ TEST(Rfc3339Test, YearOneWithAndWithoutFractionAreTheSameInstant) {
 }
 
 TEST(Rfc3339Test, TrimmedTrailingZerosAreTheSameInstant) {
-  EXPECT_EQ(*ParseRfc3339("2025-06-01T10:00:05.1200000Z"), *ParseRfc3339("2025-06-01T10:00:05.12Z"));
-  EXPECT_NE(*ParseRfc3339("2025-06-01T10:00:05.1200001Z"), *ParseRfc3339("2025-06-01T10:00:05.12Z"));
+  EXPECT_EQ(*ParseRfc3339("2025-06-01T10:00:05.1200000Z"),
+            *ParseRfc3339("2025-06-01T10:00:05.12Z"));
+  EXPECT_NE(*ParseRfc3339("2025-06-01T10:00:05.1200001Z"),
+            *ParseRfc3339("2025-06-01T10:00:05.12Z"));
 }
 
 TEST(Rfc3339Test, AppliesOffsets) {
@@ -35,11 +37,11 @@ TEST(Rfc3339Test, AppliesOffsets) {
 }
 
 TEST(Rfc3339Test, RejectsMalformed) {
-  for (const char* bad : {"", "yesterday", "2025-06-01", "2025-06-01T10:00:00",
-                          "2025-02-30T00:00:00Z", "2025-13-01T00:00:00Z", "2025-06-01T24:00:00Z",
-                          "2025-06-01T10:00:00.Z", "2025-06-01T10:00:00.1234567890Z",
-                          "2025-06-01T10:00:00+0200", "2025-06-01T10:00:00Z junk",
-                          "2025-6-01T10:00:00Z"}) {
+  for (const char* bad :
+       {"", "yesterday", "2025-06-01", "2025-06-01T10:00:00", "2025-02-30T00:00:00Z",
+        "2025-13-01T00:00:00Z", "2025-06-01T24:00:00Z", "2025-06-01T10:00:00.Z",
+        "2025-06-01T10:00:00.1234567890Z", "2025-06-01T10:00:00+0200", "2025-06-01T10:00:00Z junk",
+        "2025-6-01T10:00:00Z"}) {
     absl::StatusOr<absl::Time> t = ParseRfc3339(bad);
     EXPECT_FALSE(t.ok()) << bad;
     if (!t.ok()) {

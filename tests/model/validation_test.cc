@@ -35,7 +35,7 @@ TEST(ValidationTest, AcceptsCaseVariantsAndOptionalValues) {
   props["dataFormat"] = "multijson";  // enum values are case-insensitive
   props["compression"] = "gzip";
   props["databaseRouting"] = "multi";
-  props["tableName"] = "";            // "" means unset for optional strings
+  props["tableName"] = "";  // "" means unset for optional strings
   props["mappingRuleName"] = nullptr;
   props["eventSystemProperties"] = {"x-opt-enqueued-time"};
   props["retrievalStartDate"] = "0001-01-01T00:00:00.0000000Z";
@@ -74,6 +74,8 @@ struct BadSpecCase {
   const char* hint;  // a substring the message must contain
 };
 
+void PrintTo(const BadSpecCase& c, std::ostream* os) { *os << c.name; }
+
 void SetProp(DataConnectionSpec& spec, const char* name, nlohmann::json value) {
   spec.properties[name] = std::move(value);
 }
@@ -82,9 +84,8 @@ const BadSpecCase kBadSpecs[] = {
     {"MissingRequired", ConnectionKind::kEventHub,
      [](auto& s) { s.properties.erase("consumerGroup"); }, "spec.properties.consumerGroup",
      "required for kind EventHub"},
-    {"EmptyRequired", ConnectionKind::kEventHub,
-     [](auto& s) { SetProp(s, "consumerGroup", ""); }, "spec.properties.consumerGroup",
-     "required for kind EventHub"},
+    {"EmptyRequired", ConnectionKind::kEventHub, [](auto& s) { SetProp(s, "consumerGroup", ""); },
+     "spec.properties.consumerGroup", "required for kind EventHub"},
     {"NullRequired", ConnectionKind::kIotHub,
      [](auto& s) { SetProp(s, "sharedAccessPolicyName", nullptr); },
      "spec.properties.sharedAccessPolicyName", "required for kind IotHub"},
@@ -97,9 +98,8 @@ const BadSpecCase kBadSpecs[] = {
     {"UnknownDiffersByCase", ConnectionKind::kEventHub,
      [](auto& s) { SetProp(s, "TableName", "T"); }, "spec.properties.TableName",
      "did you mean 'tableName'?"},
-    {"UnknownTypo", ConnectionKind::kEventHub,
-     [](auto& s) { SetProp(s, "mapingRuleName", "M"); }, "spec.properties.mapingRuleName",
-     "did you mean 'mappingRuleName'?"},
+    {"UnknownTypo", ConnectionKind::kEventHub, [](auto& s) { SetProp(s, "mapingRuleName", "M"); },
+     "spec.properties.mapingRuleName", "did you mean 'mappingRuleName'?"},
     {"UnknownLongTypo", ConnectionKind::kEventGrid,
      [](auto& s) { SetProp(s, "storageAcountResourceIds", kStorageId); },
      "spec.properties.storageAcountResourceIds", "did you mean 'storageAccountResourceId'?"},
@@ -109,27 +109,26 @@ const BadSpecCase kBadSpecs[] = {
     {"MiKindRenamedId", ConnectionKind::kEventHubWithManagedIdentity,
      [](auto& s) { SetProp(s, "eventHubResourceId", kEventHubId); },
      "spec.properties.eventHubResourceId", "did you mean 'eventHubResourceIdForManagedIdentity'?"},
-    {"UnknownFarFromAll", ConnectionKind::kCosmosDb,
-     [](auto& s) { SetProp(s, "color", "blue"); }, "spec.properties.color",
-     "valid properties: tableName, mappingRuleName"},
+    {"UnknownFarFromAll", ConnectionKind::kCosmosDb, [](auto& s) { SetProp(s, "color", "blue"); },
+     "spec.properties.color", "valid properties: tableName, mappingRuleName"},
     {"BoolAsString", ConnectionKind::kEventGrid,
-     [](auto& s) { SetProp(s, "ignoreFirstRecord", "false"); },
-     "spec.properties.ignoreFirstRecord", "must be true or false"},
+     [](auto& s) { SetProp(s, "ignoreFirstRecord", "false"); }, "spec.properties.ignoreFirstRecord",
+     "must be true or false"},
     {"ListAsString", ConnectionKind::kIotHub,
      [](auto& s) { SetProp(s, "eventSystemProperties", "message-id"); },
      "spec.properties.eventSystemProperties", "must be a list of strings"},
     {"ListOfNumbers", ConnectionKind::kEventHub,
-     [](auto& s) { SetProp(s, "eventSystemProperties", {1, 2}); },
+     [](auto& s) {
+       SetProp(s, "eventSystemProperties", {1, 2});
+     },
      "spec.properties.eventSystemProperties", "must be a list of strings"},
-    {"StringAsNumber", ConnectionKind::kEventHub,
-     [](auto& s) { SetProp(s, "tableName", 5); }, "spec.properties.tableName",
-     "must be a string, not number"},
+    {"StringAsNumber", ConnectionKind::kEventHub, [](auto& s) { SetProp(s, "tableName", 5); },
+     "spec.properties.tableName", "must be a string, not number"},
     {"DataFormatTypo", ConnectionKind::kEventHub,
      [](auto& s) { SetProp(s, "dataFormat", "JSONN"); }, "spec.properties.dataFormat",
      "did you mean 'JSON'? Valid values: MULTIJSON, JSON, CSV"},
-    {"DataFormatUnknown", ConnectionKind::kIotHub,
-     [](auto& s) { SetProp(s, "dataFormat", "XML"); }, "spec.properties.dataFormat",
-     "W3CLOGFILE, AZMONSTREAM"},
+    {"DataFormatUnknown", ConnectionKind::kIotHub, [](auto& s) { SetProp(s, "dataFormat", "XML"); },
+     "spec.properties.dataFormat", "W3CLOGFILE, AZMONSTREAM"},
     {"CompressionUnknown", ConnectionKind::kEventHub,
      [](auto& s) { SetProp(s, "compression", "zip7"); }, "spec.properties.compression",
      "Valid values: None, GZip"},
@@ -176,11 +175,10 @@ const BadSpecCase kBadSpecs[] = {
      "spec.target.cluster", "set spec.target.cluster"},
     {"MissingSubscription", ConnectionKind::kIotHub, [](auto& s) { s.id.subscription_id = ""; },
      "spec.target.subscriptionId", "set spec.target.subscriptionId"},
-    {"MissingName", ConnectionKind::kEventGrid, [](auto& s) { s.id.name = ""; },
-     "spec.target.name", "metadata.name"},
+    {"MissingName", ConnectionKind::kEventGrid, [](auto& s) { s.id.name = ""; }, "spec.target.name",
+     "metadata.name"},
     {"PropertiesNotAMap", ConnectionKind::kEventHub,
-     [](auto& s) { s.properties = nlohmann::json::array(); }, "spec.properties",
-     "must be a map"},
+     [](auto& s) { s.properties = nlohmann::json::array(); }, "spec.properties", "must be a map"},
 };
 
 class BadSpecTest : public ::testing::TestWithParam<BadSpecCase> {};
@@ -216,8 +214,8 @@ TEST(ValidationTest, StatusJoinsEveryError) {
             std::string::npos)
       << message;
   EXPECT_NE(message.find("spec.properties.consumerGroup: required"), std::string::npos) << message;
-  EXPECT_TRUE(ValidateSpecStatus(MakeSpec(ConnectionKind::kEventHub,
-                                          MinimalProperties(ConnectionKind::kEventHub)))
+  EXPECT_TRUE(ValidateSpecStatus(
+                  MakeSpec(ConnectionKind::kEventHub, MinimalProperties(ConnectionKind::kEventHub)))
                   .ok());
 }
 

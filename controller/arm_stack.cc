@@ -1,0 +1,65 @@
+#include "controller/arm_stack.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "src/metrics/kustodian_metrics.h"
+
+namespace kustodian {
+
+ArmClientHooks ArmMetricsHooks(KustodianMetrics& metrics) {
+  ArmClientHooks hooks;
+  hooks.on_request = [&metrics](const std::string& method, int code, absl::Duration latency) {
+    metrics.ArmRequest(method, code).Inc();
+    metrics.arm_request_duration.WithLabels({method}).Observe(absl::ToDoubleSeconds(latency));
+  };
+  hooks.on_throttled = [&metrics] { metrics.arm_throttled.Inc(); };
+  return hooks;
+}
+
+absl::StatusOr<ArmStack> BuildArmStack(const ArmFlags& flags, Clock& clock, Logger& logger,
+                                       KustodianMetrics* metrics) {
+  KUS_RETURN_IF_ERROR(ValidateArmFlags(flags));
+  KUS_ASSIGN_OR_RETURN(CloudConfig cloud, CloudByName(flags.cloud));
+  ArmStack stack;
+  TransportOptions transport_options;
+  transport_options.verify_tls = !flags.insecure_skip_tls_verify;
+  if (flags.insecure_skip_tls_verify) {
+    logger.Warn("--insecure-skip-tls-verify is set: TLS certificates are NOT verified; use this "
+                "only against a local emulator");
+  }
+  stack.transport = NewHttpTransport(transport_options);
+
+  CredentialOptions credentials;
+  credentials.static_token = flags.token;
+  credentials = CredentialOptionsFromEnv(credentials);
+  absl::StatusOr<std::unique_ptr<TokenSource>> tokens =
+      NewTokenSource(credentials, cloud, *stack.transport, clock);
+  if (!tokens.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("credentials: ", std::string(tokens.status().message())));
+  }
+  stack.tokens = std::move(*tokens);
+
+  ArmClientOptions options;
+  options.endpoint = flags.endpoint.empty() ? cloud.arm_endpoint : flags.endpoint;
+  while (!options.endpoint.empty() && options.endpoint.back() == '/') {
+    options.endpoint.pop_back();
+  }
+  options.api_version = flags.api_version;
+  options.rate_limit = flags.rate_limits;
+  ArmClientHooks hooks;
+  if (metrics != nullptr) {
+    hooks = ArmMetricsHooks(*metrics);
+  }
+  logger.Info("ARM client", {{"endpoint", options.endpoint},
+                             {"cloud", cloud.name},
+                             {"api_version", options.api_version},
+                             {"credential", stack.tokens->Describe()}});
+  stack.impl = std::make_unique<ArmClientImpl>(options, *stack.transport, *stack.tokens, clock,
+                                               logger, std::move(hooks));
+  stack.client = stack.impl.get();
+  return stack;
+}
+
+}  // namespace kustodian

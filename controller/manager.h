@@ -1,0 +1,120 @@
+// Manager: one standalone daemon put together. It owns the work queue, the stores, the
+// reconciler, the directory source with its watcher, the resync loop, the reconcile workers and
+// the HTTP endpoint (/metrics, /healthz, /readyz, /status, /status/{key}), starts them in an
+// order that loses no change, and stops them cleanly. The ArmClient, Clock, Logger and metrics
+// come from the composition root (controller/main.cc via the CLI).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "controller/cluster_lock.h"
+#include "controller/desired_store.h"
+#include "controller/dir_watcher.h"
+#include "controller/directory_source.h"
+#include "controller/live_cache.h"
+#include "controller/options.h"
+#include "controller/ownership_journal.h"
+#include "controller/prune_guard.h"
+#include "controller/reconciler.h"
+#include "controller/resync.h"
+#include "controller/state_lock.h"
+#include "controller/status_store.h"
+#include "controller/work_queue.h"
+#include "src/arm/arm_client.h"
+#include "src/core/clock.h"
+#include "src/core/logging.h"
+#include "src/http/server.h"
+#include "src/metrics/kustodian_metrics.h"
+#include "src/metrics/registry.h"
+
+namespace kustodian {
+
+// What the manager is given; every reference must outlive it.
+struct ManagerDeps {
+  Clock& clock;
+  Logger& logger;
+  ArmClient& arm;
+  Registry& registry;
+  KustodianMetrics& metrics;
+};
+
+// Start() and Stop() from one thread; the accessors and HTTP handlers are thread-safe.
+class Manager {
+ public:
+  // `options` must have passed ValidateDaemonOptions.
+  Manager(DaemonOptions options, ManagerDeps deps);
+  ~Manager();  // Stop()s
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+
+  // Takes the state-directory lock, opens the ownership journal, binds the HTTP endpoint,
+  // starts watching --config-dir, runs the first directory pass and the first LIST of every
+  // known database, then starts the workers and the resync loop. Returns OK; FailedPrecondition
+  // when another daemon holds the state directory; DataLoss when the journal is corrupt;
+  // Unavailable when the endpoint cannot bind; NotFound/Internal when the config directory
+  // cannot be watched. On error everything started so far is stopped again.
+  absl::Status Start();
+  // Stops watching and resyncing, shuts the queue down, lets workers finish the reconcile in
+  // progress, flushes the journal and stops the HTTP endpoint. Idempotent.
+  void Stop();
+
+  // True after the first directory pass and once every known database has been listed.
+  bool Ready() const;
+  // The bound HTTP port (0 when the endpoint is disabled or not started).
+  int http_port() const { return http_port_; }
+
+  // The HTTP handlers (public for tests).
+  ServerResponse HandleMetrics(const ServerRequest& request);
+  ServerResponse HandleHealthz(const ServerRequest& request) const;
+  ServerResponse HandleReadyz(const ServerRequest& request) const;
+  ServerResponse HandleStatus(const ServerRequest& request) const;
+
+  // Recomputes kustodian_managed_connections{kind,state} and kustodian_pending_deletes from
+  // the status store and prune guard (done before every scrape).
+  void UpdateGauges();
+
+  // The parts, for tests and the CLI.
+  DesiredStore& desired() { return desired_; }
+  StatusStore& status() { return *status_; }
+  WorkQueue& queue() { return *queue_; }
+  OwnershipJournal* journal() { return journal_.get(); }
+
+ private:
+  void Worker();
+  void ProcessOne(const std::string& key);
+  void FlushJournal();
+  absl::Status StartHttp();
+
+  const DaemonOptions options_;
+  ManagerDeps deps_;
+
+  std::unique_ptr<StateLock> state_lock_;
+  std::unique_ptr<OwnershipJournal> journal_;
+  std::unique_ptr<StatusStore> status_;
+  std::unique_ptr<WorkQueue> queue_;
+  DesiredStore desired_;
+  LiveCache live_;
+  ClusterLock cluster_lock_;
+  PruneGuard prune_guard_;
+  std::unique_ptr<Reconciler> reconciler_;
+  std::unique_ptr<DirectorySource> source_;
+  std::unique_ptr<ResyncLoop> resync_;
+  std::unique_ptr<DirWatcher> watcher_;
+  std::unique_ptr<HttpServer> http_;
+  std::vector<std::thread> workers_;
+  std::atomic<bool> started_{false};
+  std::atomic<bool> first_pass_done_{false};
+  int http_port_ = 0;
+};
+
+// Runs `kustodian run`: validates nothing (the CLI did), blocks SIGINT and SIGTERM, starts a
+// Manager and waits for one of those signals, then stops it. Returns the process exit code: 0
+// after a clean stop, 1 when startup failed (the reason is logged).
+int RunDaemon(const DaemonOptions& options, ManagerDeps deps);
+
+}  // namespace kustodian

@@ -1,0 +1,216 @@
+#include "controller/resync.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "src/core/status.h"
+#include "src/metrics/kustodian_metrics.h"
+
+namespace kustodian {
+namespace {
+
+constexpr absl::Duration kMaxErrorBackoffWhenOff = absl::Minutes(5);
+
+}  // namespace
+
+ResyncLoop::ResyncLoop(ResyncDeps deps, ResyncOptions options)
+    : deps_(std::move(deps)), options_(options) {}
+
+ResyncLoop::~ResyncLoop() { Stop(); }
+
+std::map<std::string, DatabaseId> ResyncLoop::KnownDatabases() const {
+  std::map<std::string, DatabaseId> out;
+  for (const DatabaseId& db : deps_.desired.Databases()) {
+    out.emplace(db.Key(), db);
+  }
+  for (const auto& [key, record] : deps_.journal.All()) {
+    absl::StatusOr<DataConnectionId> id = DataConnectionId::Parse(record.id);
+    if (!id.ok()) {
+      id = DataConnectionId::Parse(key);
+    }
+    if (id.ok()) {
+      DatabaseId db = id->Database();
+      out.emplace(db.Key(), db);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> ResyncLoop::KeysOf(const std::string& db_key) const {
+  std::set<std::string> keys;
+  for (std::string& key : deps_.desired.ForDatabase(db_key)) {
+    keys.insert(std::move(key));
+  }
+  for (const auto& [key, record] : deps_.journal.All()) {
+    absl::StatusOr<DataConnectionId> id = DataConnectionId::Parse(key);
+    if (id.ok() && id->Database().Key() == db_key) {
+      keys.insert(key);
+    }
+  }
+  return {keys.begin(), keys.end()};
+}
+
+absl::Duration ResyncLoop::IntervalFor(const std::string& db_key) const {
+  if (options_.interval <= absl::ZeroDuration()) {
+    return absl::ZeroDuration();
+  }
+  absl::Duration interval = options_.interval;
+  for (const std::string& key : deps_.desired.ForDatabase(db_key)) {
+    std::optional<DesiredEntry> entry = deps_.desired.Get(key);
+    if (entry && entry->spec.policy.resync_interval > absl::ZeroDuration()) {
+      interval = std::min(interval, entry->spec.policy.resync_interval);
+    }
+  }
+  return interval;
+}
+
+absl::Duration ResyncLoop::Jittered(absl::Duration d) {
+  std::lock_guard<std::mutex> lock(mu_);
+  double factor = absl::Uniform(rng_, 1.0 - options_.jitter, 1.0 + options_.jitter);
+  return d * factor;
+}
+
+int ResyncLoop::RunDue() {
+  std::lock_guard<std::mutex> run_lock(run_mu_);
+  const std::map<std::string, DatabaseId> known = KnownDatabases();
+  std::vector<std::pair<std::string, DatabaseId>> due;
+  {
+    const absl::Time now = deps_.clock.Now();
+    std::unique_lock<std::mutex> lock(mu_);
+    for (auto it = schedule_.begin(); it != schedule_.end();) {
+      it = known.count(it->first) == 0 ? schedule_.erase(it) : std::next(it);
+    }
+    for (const auto& [db_key, db] : known) {
+      auto it = schedule_.find(db_key);
+      if (it == schedule_.end()) {
+        // First sight: due now unless someone (a worker) listed it already.
+        std::optional<absl::Time> listed = deps_.live.ListedAt(db_key);
+        absl::Duration interval = IntervalFor(db_key);
+        absl::Time next = now;
+        if (listed) {
+          lock.unlock();
+          next = interval > absl::ZeroDuration() ? *listed + Jittered(interval)
+                                                 : absl::InfiniteFuture();
+          lock.lock();
+        }
+        it = schedule_.emplace(db_key, Schedule{next, 0}).first;
+      }
+      if (now >= it->second.next_due) {
+        due.emplace_back(db_key, db);
+      }
+    }
+  }
+
+  int listed = 0;
+  for (const auto& [db_key, db] : due) {
+    absl::Status status = deps_.live.Refresh(db, deps_.arm);
+    const absl::Time now = deps_.clock.Now();
+    const absl::Duration interval = IntervalFor(db_key);
+    if (status.ok()) {
+      ++listed;
+      absl::Time next =
+          interval > absl::ZeroDuration() ? now + Jittered(interval) : absl::InfiniteFuture();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        schedule_[db_key] = Schedule{next, 0};
+      }
+      if (deps_.metrics != nullptr) {
+        deps_.metrics->last_resync_timestamp.SetToCurrentTime(deps_.clock);
+      }
+      std::vector<std::string> keys = KeysOf(db_key);
+      deps_.logger.Debug("resync", {{"database", db.ResponseId()},
+                                    {"keys", std::to_string(keys.size())}});
+      for (const std::string& key : keys) {
+        if (deps_.enqueue) {
+          deps_.enqueue(key);
+        }
+      }
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    Schedule& s = schedule_[db_key];
+    ++s.failures;
+    absl::Duration cap = interval > absl::ZeroDuration() ? interval : kMaxErrorBackoffWhenOff;
+    absl::Duration wait = options_.error_backoff;
+    for (int i = 1; i < s.failures && wait < cap; ++i) {
+      wait *= 2;
+    }
+    wait = std::min(wait, cap);
+    if (std::optional<absl::Duration> retry_after = GetRetryAfter(status)) {
+      wait = std::max(wait, *retry_after);
+    }
+    s.next_due = now + wait;
+    deps_.logger.Warn("resync LIST failed; will retry",
+                      {{"database", db.ResponseId()},
+                       {"error", std::string(status.message())},
+                       {"retry_in", absl::FormatDuration(wait)}});
+  }
+  return listed;
+}
+
+bool ResyncLoop::AllListed() const { return Unlisted().empty(); }
+
+std::vector<std::string> ResyncLoop::Unlisted() const {
+  std::vector<std::string> out;
+  for (const auto& [db_key, db] : KnownDatabases()) {
+    if (!deps_.live.HasListed(db_key)) {
+      out.push_back(db_key);
+    }
+  }
+  return out;
+}
+
+void ResyncLoop::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (thread_.joinable()) {
+    return;
+  }
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ResyncLoop::Wake() {
+  std::lock_guard<std::mutex> lock(mu_);
+  wake_ = true;
+  wake_cv_.notify_all();
+}
+
+void ResyncLoop::Stop() {
+  std::thread thread;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    wake_cv_.notify_all();
+    thread = std::move(thread_);
+  }
+  if (thread.joinable()) {
+    thread.join();
+  }
+}
+
+void ResyncLoop::Loop() {
+  for (;;) {
+    RunDue();
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stopping_) {
+      return;
+    }
+    // Sleep until the earliest due time (on the Clock), in real-time slices of at most max_wait
+    // so that a FakeClock advance is noticed too.
+    absl::Duration wait = options_.max_wait;
+    const absl::Time now = deps_.clock.Now();
+    for (const auto& [db_key, s] : schedule_) {
+      wait = std::min(wait, s.next_due - now);
+    }
+    wait = std::max(wait, absl::Milliseconds(1));
+    wake_cv_.wait_for(lock, absl::ToChronoMilliseconds(wait), [this] { return stopping_ || wake_; });
+    wake_ = false;
+    if (stopping_) {
+      return;
+    }
+  }
+}
+
+}  // namespace kustodian

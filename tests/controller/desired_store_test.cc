@@ -1,0 +1,128 @@
+#include "controller/desired_store.h"
+
+#include "gtest/gtest.h"
+#include "tests/controller/reconciler_test_util.h"
+
+namespace kustodian {
+namespace {
+
+using testing_util::MakeSpec;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+TEST(DesiredStoreTest, ApplyFileReportsAddedModifiedAndRemovedKeys) {
+  DesiredStore store;
+  DataConnectionSpec a = MakeSpec("a");
+  DataConnectionSpec b = MakeSpec("b");
+  EXPECT_THAT(store.ApplyFile("f.yaml", {a, b}), ElementsAre(a.id.Key(), b.id.Key()));
+  // Same content again: nothing changed.
+  EXPECT_THAT(store.ApplyFile("f.yaml", {a, b}), IsEmpty());
+  DataConnectionSpec a2 = a;
+  a2.properties["tableName"] = "Other";
+  EXPECT_THAT(store.ApplyFile("f.yaml", {a2}), ElementsAre(a.id.Key(), b.id.Key()));
+  EXPECT_FALSE(store.Get(b.id.Key()).has_value());
+  ASSERT_TRUE(store.Get(a.id.Key()).has_value());
+  EXPECT_EQ(store.Get(a.id.Key())->spec.properties["tableName"], "Other");
+  EXPECT_EQ(store.Get(a.id.Key())->file, "f.yaml");
+}
+
+TEST(DesiredStoreTest, SpecHashIgnoresPropertyOrderButNotValues) {
+  DesiredStore store;
+  DataConnectionSpec a = MakeSpec("a");
+  store.ApplyFile("f.yaml", {a});
+  std::string hash = store.Get(a.id.Key())->spec_hash;
+  EXPECT_EQ(hash.size(), 16u);
+  DataConnectionSpec same = a;
+  same.location = "East US 2";  // normalized location: same spec
+  EXPECT_THAT(store.ApplyFile("f.yaml", {same}), IsEmpty());
+  DataConnectionSpec other = a;
+  other.policy.deletion = DeletionPolicy::kOrphan;
+  store.ApplyFile("f.yaml", {other});
+  EXPECT_NE(store.Get(a.id.Key())->spec_hash, hash);
+}
+
+TEST(DesiredStoreTest, KeepFileKeepsEntriesAndRecordsErrors) {
+  DesiredStore store;
+  DataConnectionSpec a = MakeSpec("a");
+  store.ApplyFile("f.yaml", {a});
+  store.KeepFile("f.yaml", {"f.yaml:3:1: bad indentation"});
+  EXPECT_TRUE(store.Get(a.id.Key()).has_value());
+  EXPECT_THAT(store.FileErrors()["f.yaml"], ElementsAre("f.yaml:3:1: bad indentation"));
+  // A good load clears the errors.
+  store.ApplyFile("f.yaml", {a});
+  EXPECT_TRUE(store.FileErrors().empty());
+}
+
+TEST(DesiredStoreTest, RejectedKeysKeepTheirLastGoodEntry) {
+  DesiredStore store;
+  DataConnectionSpec a = MakeSpec("a");
+  DataConnectionSpec b = MakeSpec("b");
+  store.ApplyFile("f.yaml", {a, b});
+  EXPECT_THAT(store.ApplyFile("f.yaml", {a}, {b.id.Key()}, {"f.yaml:9: bad field"}), IsEmpty());
+  EXPECT_TRUE(store.Get(b.id.Key()).has_value());
+  EXPECT_EQ(store.FileErrors().size(), 1u);
+}
+
+TEST(DesiredStoreTest, RemoveFileDropsItsKeys) {
+  DesiredStore store;
+  DataConnectionSpec a = MakeSpec("a");
+  DataConnectionSpec b = MakeSpec("b");
+  store.ApplyFile("f.yaml", {a});
+  store.ApplyFile("g.yaml", {b});
+  EXPECT_THAT(store.RemoveFile("f.yaml"), ElementsAre(a.id.Key()));
+  EXPECT_THAT(store.Keys(), ElementsAre(b.id.Key()));
+  EXPECT_THAT(store.RemoveFile("missing.yaml"), IsEmpty());
+}
+
+TEST(DesiredStoreTest, KeyClaimedByTwoFilesIsAConflictAndNeverADeletion) {
+  DesiredStore store;
+  DataConnectionSpec a = MakeSpec("a");
+  store.ApplyFile("f.yaml", {a});
+  DataConnectionSpec a_other = a;
+  a_other.properties["tableName"] = "FromG";
+  EXPECT_THAT(store.ApplyFile("g.yaml", {a_other}), IsEmpty());
+  // The entry applied before the conflict stays; neither new claim applies.
+  ASSERT_TRUE(store.Get(a.id.Key()).has_value());
+  EXPECT_EQ(store.Get(a.id.Key())->file, "f.yaml");
+  auto errors = store.FileErrors();
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_NE(errors["f.yaml"][0].find("g.yaml"), std::string::npos);
+  EXPECT_NE(errors["g.yaml"][0].find("f.yaml"), std::string::npos);
+  // f gives the key up: g's declaration applies.
+  EXPECT_THAT(store.ApplyFile("f.yaml", {}), ElementsAre(a.id.Key()));
+  EXPECT_EQ(store.Get(a.id.Key())->file, "g.yaml");
+  EXPECT_TRUE(store.FileErrors().empty());
+}
+
+TEST(DesiredStoreTest, NewKeyClaimedByTwoFilesDoesNotApply) {
+  DesiredStore store;
+  DataConnectionSpec a = MakeSpec("a");
+  store.ApplyFile("f.yaml", {a});
+  store.RemoveFile("f.yaml");
+  store.ApplyFile("f.yaml", {a});
+  store.ApplyFile("g.yaml", {a});
+  EXPECT_TRUE(store.Get(a.id.Key()).has_value());  // f applied first, before g came
+  DesiredStore fresh;
+  fresh.KeepFile("f.yaml", {});
+  fresh.ApplyFile("g.yaml", {a, a});  // declared twice in one file
+  EXPECT_FALSE(fresh.Get(a.id.Key()).has_value());
+  EXPECT_EQ(fresh.FileErrors()["g.yaml"].size(), 1u);
+}
+
+TEST(DesiredStoreTest, IndexesByDatabase) {
+  DesiredStore store;
+  DataConnectionSpec a = MakeSpec("a", "c1", "db1");
+  DataConnectionSpec b = MakeSpec("b", "c1", "db2");
+  DataConnectionSpec c = MakeSpec("c", "c1", "db1");
+  store.ApplyFile("f.yaml", {a, b, c});
+  std::string db1 = a.id.Database().Key();
+  EXPECT_THAT(store.ForDatabase(db1), ElementsAre(a.id.Key(), c.id.Key()));
+  ASSERT_EQ(store.Databases().size(), 2u);
+  store.ApplyFile("f.yaml", {a});
+  EXPECT_EQ(store.Databases().size(), 1u);
+  EXPECT_THAT(store.ForDatabase(db1), ElementsAre(a.id.Key()));
+  EXPECT_THAT(store.ForDatabase(b.id.Database().Key()), IsEmpty());
+}
+
+}  // namespace
+}  // namespace kustodian

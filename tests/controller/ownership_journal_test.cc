@@ -1,0 +1,157 @@
+#include "controller/ownership_journal.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "controller/state_lock.h"
+#include "gtest/gtest.h"
+#include "tests/controller/reconciler_test_util.h"
+
+namespace kustodian {
+namespace {
+
+using testing_util::ScopedDir;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+OwnershipRecord Record(const std::string& id, OwnershipRecord::Origin origin) {
+  OwnershipRecord r;
+  r.id = id;
+  r.kind = "EventHub";
+  r.deletion = DeletionPolicy::kOrphan;
+  r.file = "m.yaml";
+  r.origin = origin;
+  r.since = absl::FromUnixSeconds(1'790'000'000);
+  r.last_applied_hash = "0123456789abcdef";
+  return r;
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+TEST(OwnershipJournalTest, MissingFileIsEmpty) {
+  ScopedDir dir;
+  auto journal = OwnershipJournal::Open(dir.path() + "/state");
+  ASSERT_TRUE(journal.ok()) << journal.status();
+  EXPECT_EQ((*journal)->size(), 0u);
+  EXPECT_FALSE((*journal)->Dirty());
+}
+
+TEST(OwnershipJournalTest, SurvivesReloadFromDisk) {
+  ScopedDir dir;
+  {
+    auto journal = OwnershipJournal::Open(dir.path());
+    ASSERT_TRUE(journal.ok());
+    (*journal)->Add("k1", Record("/subscriptions/s/x/k1", OwnershipRecord::Origin::kCreated));
+    (*journal)->Add("k2", Record("/subscriptions/s/x/k2", OwnershipRecord::Origin::kAdopted));
+    (*journal)->Add("k3", Record("/subscriptions/s/x/k3", OwnershipRecord::Origin::kCreated));
+    EXPECT_TRUE((*journal)->Remove("k3"));
+    EXPECT_FALSE((*journal)->Remove("k3"));
+    EXPECT_TRUE((*journal)->Dirty());
+    ASSERT_TRUE((*journal)->Flush().ok());
+    EXPECT_FALSE((*journal)->Dirty());
+  }
+  auto reloaded = OwnershipJournal::Open(dir.path());
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  auto all = (*reloaded)->All();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all["k1"], Record("/subscriptions/s/x/k1", OwnershipRecord::Origin::kCreated));
+  EXPECT_EQ(all["k2"], Record("/subscriptions/s/x/k2", OwnershipRecord::Origin::kAdopted));
+  std::string text = ReadText(dir.path() + "/managed.json");
+  EXPECT_THAT(text, HasSubstr("\"version\": 1"));
+  EXPECT_THAT(text, HasSubstr("\"adoptedAt\": \"2026-"));
+  EXPECT_THAT(text, HasSubstr("\"createdAt\""));
+  EXPECT_THAT(text, HasSubstr("\"deletion\": \"Orphan\""));
+}
+
+TEST(OwnershipJournalTest, UnflushedChangesAreNotOnDisk) {
+  ScopedDir dir;
+  {
+    auto journal = OwnershipJournal::Open(dir.path());
+    ASSERT_TRUE(journal.ok());
+    (*journal)->Add("k1", Record("/x/k1", OwnershipRecord::Origin::kCreated));
+  }
+  auto reloaded = OwnershipJournal::Open(dir.path());
+  ASSERT_TRUE(reloaded.ok());
+  EXPECT_EQ((*reloaded)->size(), 0u);
+}
+
+TEST(OwnershipJournalTest, AtomicWriteLeavesNoTempFiles) {
+  ScopedDir dir;
+  auto journal = OwnershipJournal::Open(dir.path());
+  ASSERT_TRUE(journal.ok());
+  for (int i = 0; i < 5; ++i) {
+    (*journal)->Add(absl::StrCat("k", i), Record("/x", OwnershipRecord::Origin::kCreated));
+    ASSERT_TRUE((*journal)->Flush().ok());
+  }
+  EXPECT_THAT(dir.Names(), ElementsAre("managed.json"));
+}
+
+TEST(OwnershipJournalTest, FlushWithNothingNewDoesNotRewrite) {
+  ScopedDir dir;
+  auto journal = OwnershipJournal::Open(dir.path());
+  ASSERT_TRUE(journal.ok());
+  (*journal)->Add("k1", Record("/x", OwnershipRecord::Origin::kCreated));
+  ASSERT_TRUE((*journal)->Flush().ok());
+  // Changing the file behind the journal's back shows whether a second Flush rewrote it.
+  WriteText(dir.path() + "/managed.json", "sentinel");
+  ASSERT_TRUE((*journal)->Flush().ok());
+  EXPECT_EQ(ReadText(dir.path() + "/managed.json"), "sentinel");
+  // Re-adding an identical record is not a change either.
+  (*journal)->Add("k1", Record("/x", OwnershipRecord::Origin::kCreated));
+  EXPECT_FALSE((*journal)->Dirty());
+  EXPECT_TRUE((*journal)->SetLastAppliedHash("k1", "ffff"));
+  EXPECT_TRUE((*journal)->Dirty());
+  EXPECT_FALSE((*journal)->SetLastAppliedHash("nope", "ffff"));
+}
+
+TEST(OwnershipJournalTest, CorruptFileIsAnErrorNeverEmpty) {
+  for (const std::string text :
+       {"{not json", "[]", "{\"version\":2,\"connections\":{}}", "{\"version\":1}",
+        "{\"version\":1,\"connections\":{\"k\":{\"kind\":\"EventHub\"}}}",
+        "{\"version\":1,\"connections\":{\"k\":{\"id\":\"/x\",\"deletion\":\"Keep\"}}}",
+        "{\"version\":1,\"connections\":{\"k\":{\"id\":\"/x\",\"kind\":7}}}", ""}) {
+    ScopedDir dir;
+    WriteText(dir.path() + "/managed.json", text);
+    auto journal = OwnershipJournal::Open(dir.path());
+    ASSERT_FALSE(journal.ok()) << text;
+    EXPECT_TRUE(absl::IsDataLoss(journal.status())) << journal.status();
+    EXPECT_THAT(std::string(journal.status().message()), HasSubstr("managed.json"));
+    EXPECT_THAT(std::string(journal.status().message()), HasSubstr("Refusing to start"));
+  }
+}
+
+TEST(OwnershipJournalTest, InMemoryJournalFlushIsANoOp) {
+  OwnershipJournal journal;
+  journal.Add("k", Record("/x", OwnershipRecord::Origin::kCreated));
+  EXPECT_TRUE(journal.Flush().ok());
+  EXPECT_FALSE(journal.Dirty());
+  EXPECT_TRUE(journal.Contains("k"));
+  EXPECT_EQ(journal.Get("k")->id, "/x");
+}
+
+TEST(StateLockTest, SecondLockOnTheSameDirFailsWithThePid) {
+  ScopedDir dir;
+  auto first = StateLock::Acquire(dir.path());
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = StateLock::Acquire(dir.path());
+  ASSERT_FALSE(second.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(second.status()));
+  EXPECT_THAT(std::string(second.status().message()),
+              HasSubstr(absl::StrCat("pid ", ::getpid())));
+  first->reset();
+  auto third = StateLock::Acquire(dir.path());
+  EXPECT_TRUE(third.ok()) << third.status();
+}
+
+}  // namespace
+}  // namespace kustodian
