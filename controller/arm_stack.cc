@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "src/core/status.h"
 #include "src/metrics/kustodian_metrics.h"
 
 namespace kustodian {
@@ -52,10 +53,10 @@ absl::StatusOr<ArmStack> BuildArmStack(const ArmFlags& flags, Clock& clock, Logg
   if (metrics != nullptr) {
     hooks = ArmMetricsHooks(*metrics);
   }
-  logger.Info("ARM client", {{"endpoint", options.endpoint},
-                             {"cloud", cloud.name},
-                             {"api_version", options.api_version},
-                             {"credential", stack.tokens->Describe()}});
+  logger.Info("ARM client", LogFields{{"endpoint", options.endpoint},
+                                      {"cloud", cloud.name},
+                                      {"api_version", options.api_version},
+                                      {"credential", stack.tokens->Describe()}});
   stack.impl = std::make_unique<ArmClientImpl>(options, *stack.transport, *stack.tokens, clock,
                                                logger, std::move(hooks));
   stack.client = stack.impl.get();

@@ -119,7 +119,7 @@ int Run(RunInputs& in, CliEnv& env) {
   KustodianMetrics metrics(registry, KustodianVersion());
   absl::StatusOr<ArmStack> arm = env.make_arm(o.arm, env.clock, logger, &metrics);
   if (!arm.ok()) {
-    return UsageError(env, "run", arm.status().message());
+    return UsageError(env, "run", std::string(arm.status().message()));
   }
   logger.Info("starting kustodian", {{"version", KustodianVersion()}});
   return RunDaemon(o, ManagerDeps{env.clock, logger, *arm->client, registry, metrics});

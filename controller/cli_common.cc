@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "controller/cli_internal.h"
 #include "controller/stable_hash.h"
+#include "src/core/status.h"
 
 namespace kustodian {
 

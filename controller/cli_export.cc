@@ -118,17 +118,17 @@ std::string FileNameFor(const DatabaseId& db) {
 int RunExport(const ExportArgs& args, CliEnv& env) {
   absl::StatusOr<ArmFlags> flags = ResolveArmFlags(args.arm);
   if (!flags.ok()) {
-    return UsageError(env, "export", flags.status().message());
+    return UsageError(env, "export", std::string(flags.status().message()));
   }
   absl::StatusOr<LogLevel> level = ParseLogLevelFlag(args.log_level);
   if (!level.ok()) {
-    return UsageError(env, "export", level.status().message());
+    return UsageError(env, "export", std::string(level.status().message()));
   }
   std::vector<DatabaseId> databases;
   for (const std::string& name : args.databases) {
     DatabaseId db{args.subscription, args.resource_group, args.cluster, name};
     if (absl::StatusOr<DatabaseId> parsed = DatabaseId::Parse(db.RequestPath()); !parsed.ok()) {
-      return UsageError(env, "export", parsed.status().message());
+      return UsageError(env, "export", std::string(parsed.status().message()));
     }
     databases.push_back(std::move(db));
   }
@@ -141,7 +141,7 @@ int RunExport(const ExportArgs& args, CliEnv& env) {
   Logger logger(*level, LogFormat::kText, env.clock, env.log_sink);
   absl::StatusOr<ArmStack> arm = env.make_arm(*flags, env.clock, logger, nullptr);
   if (!arm.ok()) {
-    return UsageError(env, "export", arm.status().message());
+    return UsageError(env, "export", std::string(arm.status().message()));
   }
 
   int exported = 0;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "src/core/status.h"
 #include "controller/cli_internal.h"
 #include "controller/cluster_lock.h"
 #include "controller/live_cache.h"
@@ -107,11 +108,11 @@ void PrintJson(const std::vector<PlannedConnection>& plans, const std::map<std::
 int RunPlan(const PlanArgs& args, CliEnv& env) {
   absl::StatusOr<ArmFlags> flags = ResolveArmFlags(args.arm);
   if (!flags.ok()) {
-    return UsageError(env, "plan", flags.status().message());
+    return UsageError(env, "plan", std::string(flags.status().message()));
   }
   absl::StatusOr<LogLevel> level = ParseLogLevelFlag(args.log_level);
   if (!level.ok()) {
-    return UsageError(env, "plan", level.status().message());
+    return UsageError(env, "plan", std::string(level.status().message()));
   }
   if (args.output != "text" && args.output != "json") {
     return UsageError(env, "plan", "-o/--output: use text or json");
@@ -140,7 +141,7 @@ int RunPlan(const PlanArgs& args, CliEnv& env) {
   Logger logger(*level, LogFormat::kText, env.clock, env.log_sink);
   absl::StatusOr<ArmStack> arm = env.make_arm(*flags, env.clock, logger, nullptr);
   if (!arm.ok()) {
-    return UsageError(env, "plan", arm.status().message());
+    return UsageError(env, "plan", std::string(arm.status().message()));
   }
 
   DesiredStore& desired = *manifests.desired;

@@ -10,7 +10,7 @@ namespace kustodian {
 int RunValidate(const ValidateArgs& args, CliEnv& env) {
   absl::StatusOr<LogLevel> level = ParseLogLevelFlag(args.log_level);
   if (!level.ok()) {
-    return UsageError(env, "validate", level.status().message());
+    return UsageError(env, "validate", std::string(level.status().message()));
   }
   std::error_code ec;
   if (!std::filesystem::exists(args.dir, ec)) {
@@ -21,7 +21,7 @@ int RunValidate(const ValidateArgs& args, CliEnv& env) {
   if (args.remote) {
     flags = ResolveArmFlags(args.arm);
     if (!flags.ok()) {
-      return UsageError(env, "validate", flags.status().message());
+      return UsageError(env, "validate", std::string(flags.status().message()));
     }
   }
 
@@ -41,7 +41,7 @@ int RunValidate(const ValidateArgs& args, CliEnv& env) {
     Logger logger(*level, LogFormat::kText, env.clock, env.log_sink);
     absl::StatusOr<ArmStack> arm = env.make_arm(*flags, env.clock, logger, nullptr);
     if (!arm.ok()) {
-      return UsageError(env, "validate", arm.status().message());
+      return UsageError(env, "validate", std::string(arm.status().message()));
     }
     for (const FileLoadResult& f : manifests.raw.files) {
       for (const LoadedManifest& m : f.manifests) {

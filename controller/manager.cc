@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "src/core/status.h"
 
 namespace kustodian {
 
@@ -115,7 +116,7 @@ absl::Status Manager::StartHttp() {
   }
   http_port_ = *port;
   deps_.logger.Info("serving /metrics, /healthz, /readyz and /status",
-                    {{"address", absl::StrCat(hp.host, ":", http_port_)}});
+                    LogFields{{"address", absl::StrCat(hp.host, ":", http_port_)}});
   return absl::OkStatus();
 }
 

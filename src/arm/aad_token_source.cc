@@ -10,9 +10,9 @@ namespace kustodian {
 namespace {
 
 constexpr absl::Duration kTokenRequestTimeout = absl::Seconds(30);
-constexpr char kJwtBearer[] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+constexpr std::string_view kJwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-std::string TokenUrl(std::string_view authority_host, std::string_view tenant_id) {
+std::string BuildTokenUrl(std::string_view authority_host, std::string_view tenant_id) {
   std::string host(authority_host);
   while (!host.empty() && host.back() == '/') {
     host.pop_back();
@@ -25,7 +25,7 @@ std::string TokenUrl(std::string_view authority_host, std::string_view tenant_id
 AadTokenSource::AadTokenSource(Config config, HttpTransport& transport, Clock& clock)
     : CachingTokenSource(clock),
       config_(std::move(config)),
-      token_url_(TokenUrl(config_.authority_host, config_.tenant_id)),
+      token_url_(BuildTokenUrl(config_.authority_host, config_.tenant_id)),
       transport_(transport) {}
 
 std::string AadTokenSource::Describe() const {

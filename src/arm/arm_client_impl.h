@@ -60,9 +60,9 @@ class ArmClientImpl final : public ArmClient {
   absl::StatusOr<PollResult> Poll(const ArmOperation& op) override;
   absl::StatusOr<std::vector<std::string>> Validate(const DataConnectionSpec& spec) override;
 
-  const ArmClientOptions& options() const { return options_; }
+  const ArmClientOptions& Options() const { return options_; }
   // The client-side buckets (for tests and diagnostics).
-  RateLimiter& rate_limiter() { return limiter_; }
+  RateLimiter& Limiter() { return limiter_; }
 
  private:
   // One logical ARM request (retried as a unit).

@@ -139,9 +139,9 @@ absl::Status MapTransportError(std::string_view method, std::string_view url,
   absl::StatusCode code = transport_error.code() == absl::StatusCode::kInvalidArgument
                               ? absl::StatusCode::kInvalidArgument
                               : absl::StatusCode::kUnavailable;
-  return absl::Status(code, absl::StrCat("ARM ", Av(method), " ", UrlPathForLog(url),
-                                         " -> transport error: ", transport_error.message(),
-                                         " (client-request-id ", Av(client_request_id), ")"));
+  return {code, absl::StrCat("ARM ", Av(method), " ", UrlPathForLog(url),
+                             " -> transport error: ", transport_error.message(),
+                             " (client-request-id ", Av(client_request_id), ")")};
 }
 
 absl::Status OperationFailureStatus(std::string_view operation_status,

@@ -23,8 +23,9 @@ std::string ImdsUrl(std::string_view endpoint, std::string_view resource,
 
 }  // namespace
 
-ManagedIdentityTokenSource::ManagedIdentityTokenSource(std::string imds_endpoint,
-                                                       std::string resource, std::string client_id,
+ManagedIdentityTokenSource::ManagedIdentityTokenSource(std::string_view imds_endpoint,
+                                                       std::string_view resource,
+                                                       std::string_view client_id,
                                                        HttpTransport& transport, Clock& clock)
     : CachingTokenSource(clock),
       url_(ImdsUrl(imds_endpoint, resource, client_id)),

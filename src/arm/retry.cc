@@ -1,6 +1,7 @@
 #include "src/arm/retry.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace kustodian {
@@ -41,8 +42,8 @@ absl::Duration RetryBackoff(const RetryOptions& options, int retry,
 }
 
 absl::Duration PollBackoff(int polls) {
-  static constexpr int kSeconds[] = {1, 2, 2, 4, 8, 16, 30};
-  constexpr int kSteps = sizeof(kSeconds) / sizeof(kSeconds[0]);
+  static constexpr std::array<int, 7> kSeconds = {1, 2, 2, 4, 8, 16, 30};
+  constexpr int kSteps = static_cast<int>(kSeconds.size());
   int index = std::clamp(polls, 0, kSteps - 1);
   return absl::Seconds(kSeconds[index]);
 }

@@ -72,7 +72,7 @@ class AadTokenSource final : public CachingTokenSource {
   AadTokenSource(Config config, HttpTransport& transport, Clock& clock);
   std::string Describe() const override;
   // The token endpoint URL requests go to.
-  const std::string& token_url() const { return token_url_; }
+  const std::string& TokenUrl() const { return token_url_; }
 
  protected:
   absl::StatusOr<AccessToken> Fetch() override;
@@ -90,8 +90,8 @@ class AadTokenSource final : public CachingTokenSource {
 // with "Metadata: true".
 class ManagedIdentityTokenSource final : public CachingTokenSource {
  public:
-  ManagedIdentityTokenSource(std::string imds_endpoint, std::string resource, std::string client_id,
-                             HttpTransport& transport, Clock& clock);
+  ManagedIdentityTokenSource(std::string_view imds_endpoint, std::string_view resource,
+                             std::string_view client_id, HttpTransport& transport, Clock& clock);
   std::string Describe() const override { return "managed-identity"; }
 
  protected:

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <array>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -169,15 +170,16 @@ bool IsLoopbackHost(std::string_view host) {
       return true;
     }
     // IPv4-mapped ::ffff:127.x.y.z
-    static constexpr unsigned char kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    return std::memcmp(v6.s6_addr, kMappedPrefix, sizeof(kMappedPrefix)) == 0 &&
+    static constexpr std::array<unsigned char, 12> kMappedPrefix = {0, 0, 0, 0, 0,    0,
+                                                                    0, 0, 0, 0, 0xff, 0xff};
+    return std::memcmp(v6.s6_addr, kMappedPrefix.data(), kMappedPrefix.size()) == 0 &&
            v6.s6_addr[12] == 127;
   }
   return false;
 }
 
 std::string UrlEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
+  static constexpr std::string_view kHex = "0123456789ABCDEF";
   std::string out;
   out.reserve(s.size());
   for (unsigned char c : s) {

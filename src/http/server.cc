@@ -21,7 +21,7 @@ constexpr size_t kWorkerThreads = 32;
 constexpr size_t kKeepAliveMaxCount = 1000;
 constexpr size_t kPayloadMaxLength = size_t{8} << 20;
 // Matches any decoded path, newlines included (a plain ".*" would skip "%0A").
-constexpr char kAnyPath[] = "[\\s\\S]*";
+constexpr std::string_view kAnyPath = "[\\s\\S]*";
 // Start() waits at most this many polls of 1 ms for the accept loop to run.
 constexpr int kStartPolls = 10000;
 
@@ -124,7 +124,7 @@ void FillResponse(ServerResponse response, httplib::Response& res) {
     return;
   }
   if (!response.body.empty()) {
-    res.set_content(std::move(response.body), content_type);
+    res.set_content(response.body, content_type);
   } else if (explicit_type) {
     res.set_header("Content-Type", content_type);
   }
@@ -182,7 +182,7 @@ struct HttpServer::Impl {
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
     server->set_exception_handler(
-        [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        [](const httplib::Request&, httplib::Response& res, const std::exception_ptr&) {
           res.status = 500;
           res.set_content(JsonError("InternalServerError", "the request handler failed"),
                           "application/json; charset=utf-8");
@@ -190,12 +190,12 @@ struct HttpServer::Impl {
     auto dispatch = [this](const httplib::Request& req, httplib::Response& res) {
       Dispatch(req, res);
     };
-    server->Get(kAnyPath, dispatch);  // GET and HEAD
-    server->Post(kAnyPath, dispatch);
-    server->Put(kAnyPath, dispatch);
-    server->Patch(kAnyPath, dispatch);
-    server->Delete(kAnyPath, dispatch);
-    server->Options(kAnyPath, dispatch);
+    server->Get(std::string(kAnyPath), dispatch);  // GET and HEAD
+    server->Post(std::string(kAnyPath), dispatch);
+    server->Put(std::string(kAnyPath), dispatch);
+    server->Patch(std::string(kAnyPath), dispatch);
+    server->Delete(std::string(kAnyPath), dispatch);
+    server->Options(std::string(kAnyPath), dispatch);
   }
 
   // Binds host:port (0 = any) and runs the accept loop on `thread`. Returns the bound port,

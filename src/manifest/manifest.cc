@@ -183,7 +183,7 @@ FileLoadResult LoadManifestFile(const std::string& path, const LoadOptions& opts
   }
   // Read in chunks and stop one byte past the limit, so an oversized file is never held whole.
   std::string text;
-  std::array<char, 64 * 1024> chunk;
+  std::array<char, size_t{64} * 1024> chunk;
   while (text.size() <= opts.max_file_bytes) {
     in.read(chunk.data(), chunk.size());
     text.append(chunk.data(), static_cast<size_t>(in.gcount()));

@@ -132,7 +132,7 @@ KustodianMetrics::KustodianMetrics(Registry& r, std::string_view version)
                             {"version"})
                      .WithLabels({std::string(version)})) {
   for (const char* result : {kResultSuccess, kResultError, kResultRequeue, kResultRequeueAfter}) {
-    ReconcileTotal(result);
+    ReconcileResult(result);
   }
   leader_election_master_status.Set(0);
   for (const std::string& method : MetricArmMethods()) {

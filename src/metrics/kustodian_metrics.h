@@ -43,7 +43,7 @@ struct KustodianMetrics {
   KustodianMetrics& operator=(const KustodianMetrics&) = delete;
 
   // The reconcile_total child for `result` (one of the kResult* values; others are created).
-  Counter& ReconcileTotal(std::string_view result) {
+  Counter& ReconcileResult(std::string_view result) {
     return reconcile_total.WithLabels({kControllerName, std::string(result)});
   }
   // The arm_requests_total child; `code` 0 means a transport error.

@@ -24,7 +24,7 @@ TEST_F(ArmClientTest, GetSendsTheStandardHeadersAndDecodes) {
   EXPECT_EQ(live->kind_name, "EventHub");
   EXPECT_EQ(live->provisioning_state, "Succeeded");
   ASSERT_TRUE(transport_.Verify());
-  HttpRequest sent = transport_.request(0);
+  HttpRequest sent = transport_.Request(0);
   EXPECT_EQ(Header(sent, "Authorization"), absl::StrCat("Bearer ", kToken));
   EXPECT_TRUE(IsGuid(Header(sent, "x-ms-client-request-id")))
       << Header(sent, "x-ms-client-request-id");
@@ -43,8 +43,8 @@ TEST_F(ArmClientTest, EveryCallGetsAFreshClientRequestId) {
   ArmClientImpl& client = Client();
   ASSERT_TRUE(client.Get(id).ok());
   ASSERT_TRUE(client.Get(id).ok());
-  EXPECT_NE(Header(transport_.request(0), "x-ms-client-request-id"),
-            Header(transport_.request(1), "x-ms-client-request-id"));
+  EXPECT_NE(Header(transport_.Request(0), "x-ms-client-request-id"),
+            Header(transport_.Request(1), "x-ms-client-request-id"));
 }
 
 TEST_F(ArmClientTest, GetMissingIsNotFoundWithArmCode) {
@@ -56,7 +56,7 @@ TEST_F(ArmClientTest, GetMissingIsNotFoundWithArmCode) {
   absl::StatusOr<LiveConnection> live = Client().Get(id);
   EXPECT_EQ(live.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(GetArmErrorCode(live.status()), "ResourceNotFound");
-  std::string crid = Header(transport_.request(0), "x-ms-client-request-id");
+  std::string crid = Header(transport_.Request(0), "x-ms-client-request-id");
   EXPECT_THAT(std::string(live.status().message()),
               HasSubstr(absl::StrCat("-> 404 ResourceNotFound: The resource with identifier 'x' "
                                      "is not found. (client-request-id ",
@@ -85,7 +85,7 @@ TEST_F(ArmClientTest, BadRequestIsNotRetried) {
   absl::StatusOr<WriteResult> result = Client().Put(spec);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(GetArmErrorCode(result.status()), "EventHubValidationErorFound");
-  EXPECT_EQ(transport_.request_count(), 1u);
+  EXPECT_EQ(transport_.RequestCount(), 1u);
   EXPECT_EQ(clock_.Now(), start);
   EXPECT_TRUE(transport_.Verify());
 }
@@ -125,7 +125,7 @@ TEST_F(ArmClientTest, ListRefusesANextLinkToAnotherHost) {
                                                   {"nextLink", "https://evil.example/steal"}}));
   absl::StatusOr<std::vector<LiveConnection>> list = Client().List(db);
   EXPECT_FALSE(list.ok());
-  EXPECT_EQ(transport_.request_count(), 1u);  // the token never went to evil.example
+  EXPECT_EQ(transport_.RequestCount(), 1u);  // the token never went to evil.example
 }
 
 TEST_F(ArmClientTest, PutSendsBodyAndCorrelationId) {
@@ -137,7 +137,7 @@ TEST_F(ArmClientTest, PutSendsBodyAndCorrelationId) {
   EXPECT_FALSE(result->operation.has_value());
   ASSERT_TRUE(result->resource.has_value());
   EXPECT_EQ(result->resource->provisioning_state, "Succeeded");
-  HttpRequest sent = transport_.request(0);
+  HttpRequest sent = transport_.Request(0);
   EXPECT_EQ(Header(sent, "Content-Type"), "application/json");
   EXPECT_EQ(nlohmann::json::parse(sent.body), EncodePutBody(spec));
   EXPECT_TRUE(IsGuid(result->correlation_id));
@@ -186,7 +186,7 @@ TEST_F(ArmClientTest, DeleteAnswers) {
   absl::StatusOr<WriteResult> not_found = client.Delete(id);
   ASSERT_TRUE(not_found.ok()) << not_found.status();
   EXPECT_FALSE(not_found->existed);
-  EXPECT_TRUE(IsGuid(Header(transport_.request(0), "x-ms-correlation-request-id")));
+  EXPECT_TRUE(IsGuid(Header(transport_.Request(0), "x-ms-correlation-request-id")));
   EXPECT_TRUE(transport_.Verify());
 }
 
@@ -232,7 +232,7 @@ TEST_F(ArmClientTest, ConcurrentCallsAreSafeAndDistinct) {
   EXPECT_EQ(ok.load(), kThreads * kCallsPerThread);
   EXPECT_TRUE(transport_.Verify());
   std::set<std::string> ids;
-  for (const HttpRequest& request : transport_.requests()) {
+  for (const HttpRequest& request : transport_.Requests()) {
     ids.insert(Header(request, "x-ms-client-request-id"));
   }
   EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kCallsPerThread));

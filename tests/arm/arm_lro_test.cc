@@ -61,7 +61,7 @@ TEST_F(ArmClientTest, CreateWithAsyncOperationThenRunningThenSucceededThenGet) {
   EXPECT_EQ(clock_.Now(), start);  // Poll never sleeps
   EXPECT_TRUE(transport_.Verify());
   // Polls carry auth but no correlation header of their own.
-  HttpRequest poll = transport_.request(1);
+  HttpRequest poll = transport_.Request(1);
   EXPECT_EQ(Header(poll, "Authorization"), absl::StrCat("Bearer ", kToken));
 }
 
@@ -173,7 +173,7 @@ TEST_F(ArmClientTest, PollEncodesLiteralSpacesAndNothingElse) {
   absl::StatusOr<PollResult> poll = Client().Poll(op);
   ASSERT_TRUE(poll.ok()) << poll.status();
   EXPECT_FALSE(poll->done);
-  EXPECT_EQ(transport_.request(0).url,
+  EXPECT_EQ(transport_.Request(0).url,
             absl::StrCat(kEndpoint, "/subscriptions/", kSub,
                          "/providers/Microsoft.Kusto/locations/East%20US%202/operationResults/"
                          "a%2Fb?api-version=2021-02-01&x=1+2"));
@@ -351,7 +351,7 @@ TEST_F(ArmClientTest, PollRefusesAnOperationUrlOnAnotherHost) {
   op.id = TestId();
   op.async_url = "https://management.azure.com.evil.example/operationResults/x";
   EXPECT_FALSE(Client().Poll(op).ok());
-  EXPECT_EQ(transport_.request_count(), 0u);
+  EXPECT_EQ(transport_.RequestCount(), 0u);
 }
 
 }  // namespace

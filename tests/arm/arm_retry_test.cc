@@ -28,8 +28,8 @@ TEST_F(ArmClientTest, ThrottledThenSuccessWaitsExactlyRetryAfter) {
   EXPECT_EQ(throttled_, 1);
   EXPECT_THAT(requests_seen_, ElementsAre("GET 429", "GET 200"));
   // The retry is the same logical call: same client request id.
-  EXPECT_EQ(Header(transport_.request(0), "x-ms-client-request-id"),
-            Header(transport_.request(1), "x-ms-client-request-id"));
+  EXPECT_EQ(Header(transport_.Request(0), "x-ms-client-request-id"),
+            Header(transport_.Request(1), "x-ms-client-request-id"));
   EXPECT_TRUE(transport_.Verify());
 }
 
@@ -45,14 +45,14 @@ TEST_F(ArmClientTest, ServiceUnavailableRetriedUpToMaxAttempts) {
   absl::StatusOr<WriteResult> put = Client(options).Put(spec);
   EXPECT_EQ(put.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(GetArmErrorCode(put.status()), "ServiceUnavailable");
-  EXPECT_EQ(transport_.request_count(), 4u);
+  EXPECT_EQ(transport_.RequestCount(), 4u);
   EXPECT_EQ(clock_.Now() - start, absl::Milliseconds(500 + 1000 + 2000));
   EXPECT_EQ(GetRetryAfter(put.status()), absl::Seconds(4));  // the next backoff
   EXPECT_TRUE(transport_.Verify());
   // PUT retries are the same request: same body and correlation id.
-  EXPECT_EQ(transport_.request(0).body, transport_.request(3).body);
-  EXPECT_EQ(Header(transport_.request(0), "x-ms-correlation-request-id"),
-            Header(transport_.request(3), "x-ms-correlation-request-id"));
+  EXPECT_EQ(transport_.Request(0).body, transport_.Request(3).body);
+  EXPECT_EQ(Header(transport_.Request(0), "x-ms-correlation-request-id"),
+            Header(transport_.Request(3), "x-ms-correlation-request-id"));
 }
 
 TEST_F(ArmClientTest, DefaultBudgetStopsRetryingEarly) {
@@ -79,7 +79,7 @@ TEST_F(ArmClientTest, LongRetryAfterGoesBackToTheCallerWithoutSleeping) {
   EXPECT_EQ(GetRetryAfter(live.status()), absl::Seconds(17));
   EXPECT_EQ(GetArmErrorCode(live.status()), "SubscriptionRequestsThrottled");
   EXPECT_EQ(clock_.Now(), start);
-  EXPECT_EQ(transport_.request_count(), 1u);
+  EXPECT_EQ(transport_.RequestCount(), 1u);
   EXPECT_EQ(throttled_, 1);
 }
 
@@ -111,7 +111,7 @@ TEST_F(ArmClientTest, BadUrlFromTransportIsNotRetried) {
   DataConnectionId id = TestId();
   transport_.ExpectError("GET", ResourceUrl(id), absl::InvalidArgumentError("plain http"));
   EXPECT_EQ(Client().Get(id).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(transport_.request_count(), 1u);
+  EXPECT_EQ(transport_.RequestCount(), 1u);
 }
 
 TEST_F(ArmClientTest, ExpiredTokenIsRefreshedAndRetriedOnce) {
@@ -135,8 +135,8 @@ TEST_F(ArmClientTest, ExpiredTokenIsRefreshedAndRetriedOnce) {
   absl::StatusOr<LiveConnection> live = Client(TestOptions(), &aad).Get(id);
   ASSERT_TRUE(live.ok()) << live.status();
   EXPECT_TRUE(transport_.Verify());
-  EXPECT_EQ(Header(transport_.request(1), "Authorization"), "Bearer token-one");
-  EXPECT_EQ(Header(transport_.request(3), "Authorization"), "Bearer token-two");
+  EXPECT_EQ(Header(transport_.Request(1), "Authorization"), "Bearer token-one");
+  EXPECT_EQ(Header(transport_.Request(3), "Authorization"), "Bearer token-two");
 }
 
 TEST_F(ArmClientTest, SecondExpiredTokenAnswerIsReturned) {
@@ -157,7 +157,7 @@ TEST_F(ArmClientTest, OtherUnauthenticatedIsNotRetried) {
                     ScriptedTransport::Json(
                         401, ArmError("InvalidAuthenticationTokenAudience", "wrong audience")));
   EXPECT_EQ(Client().Get(id).status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(transport_.request_count(), 1u);
+  EXPECT_EQ(transport_.RequestCount(), 1u);
 }
 
 TEST_F(ArmClientTest, TokenNeverReachesTheLog) {
@@ -214,7 +214,7 @@ TEST_F(ArmClientTest, TokenBucketWaitBeyondBudgetSendsNothing) {
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(GetRetryAfter(second.status()), absl::Seconds(10));
   EXPECT_EQ(clock_.Now(), start);
-  EXPECT_EQ(transport_.request_count(), 1u);
+  EXPECT_EQ(transport_.RequestCount(), 1u);
   EXPECT_TRUE(transport_.Verify());
 }
 
@@ -227,7 +227,7 @@ TEST_F(ArmClientTest, RemainingHeaderLowersTheBucket) {
   transport_.Expect("GET", ResourceUrl(id), ScriptedTransport::Json(200, ConnectionJson(id)));
   ArmClientImpl& client = Client();
   ASSERT_TRUE(client.Get(id).ok());
-  EXPECT_DOUBLE_EQ(client.rate_limiter().Available(kSub, ArmOpType::kRead), 0);
+  EXPECT_DOUBLE_EQ(client.Limiter().Available(kSub, ArmOpType::kRead), 0);
   absl::Time start = clock_.Now();
   ASSERT_TRUE(client.Get(id).ok());
   // Another client spent the server's tokens: ours waits one refill (1/25 s).

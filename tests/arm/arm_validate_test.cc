@@ -21,7 +21,7 @@ TEST_F(ArmClientTest, ValidateSynchronousSchemaForm) {
   absl::StatusOr<std::vector<std::string>> errors = Client().Validate(spec);
   ASSERT_TRUE(errors.ok()) << errors.status();
   EXPECT_THAT(*errors, ElementsAre("no such hub"));
-  HttpRequest sent = transport_.request(0);
+  HttpRequest sent = transport_.Request(0);
   EXPECT_EQ(nlohmann::json::parse(sent.body), EncodeValidationRequest(spec));
   EXPECT_EQ(Header(sent, "Content-Type"), "application/json");
   EXPECT_TRUE(IsGuid(Header(sent, "x-ms-correlation-request-id")));

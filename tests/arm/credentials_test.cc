@@ -127,7 +127,7 @@ TEST_F(CredentialsTest, ChoosesTheFlow) {
   no_client.client_id = "";
   EXPECT_EQ(NewTokenSource(no_client, Public(), transport_, clock_).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(transport_.request_count(), 0u);
+  EXPECT_EQ(transport_.RequestCount(), 0u);
 }
 
 TEST_F(CredentialsTest, StaticTokenNeverExpires) {
@@ -149,7 +149,7 @@ TEST_F(CredentialsTest, ClientSecretRequestShape) {
   EXPECT_EQ(token->token, "aad-token");
   EXPECT_EQ(token->expires_on, clock_.Now() + absl::Seconds(3599));
   ASSERT_TRUE(transport_.Verify());
-  HttpRequest sent = transport_.request(0);
+  HttpRequest sent = transport_.Request(0);
   EXPECT_EQ(Header(sent, "Content-Type"), "application/x-www-form-urlencoded");
   std::map<std::string, std::string> form = FormFields(sent.body);
   EXPECT_EQ(form.size(), 4u);
@@ -175,7 +175,7 @@ TEST_F(CredentialsTest, TokenIsCachedAndRefreshedWhenFiveMinutesRemain) {
   EXPECT_EQ(source->GetToken()->token, "first");
   clock_.Advance(absl::Minutes(54));  // 6 minutes left
   EXPECT_EQ(source->GetToken()->token, "first");
-  EXPECT_EQ(transport_.request_count(), 1u);
+  EXPECT_EQ(transport_.RequestCount(), 1u);
   clock_.Advance(absl::Minutes(2));  // 4 minutes left
   EXPECT_EQ(source->GetToken()->token, "second");
   EXPECT_EQ(source->GetToken()->token, "second");
@@ -248,7 +248,7 @@ TEST_F(CredentialsTest, WorkloadIdentityReadsTheTokenFileOnEveryRequest) {
   source->Invalidate();
   ASSERT_EQ(source->GetToken()->token, "wi-2");
   ASSERT_TRUE(transport_.Verify());
-  std::map<std::string, std::string> first = FormFields(transport_.request(0).body);
+  std::map<std::string, std::string> first = FormFields(transport_.Request(0).body);
   EXPECT_EQ(first["client_id"], "client-1");
   EXPECT_EQ(first["scope"], "https://management.azure.com/.default");
   EXPECT_EQ(first["grant_type"], "client_credentials");
@@ -256,7 +256,7 @@ TEST_F(CredentialsTest, WorkloadIdentityReadsTheTokenFileOnEveryRequest) {
             "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
   EXPECT_EQ(first["client_assertion"], "assertion-one");
   EXPECT_EQ(first.count("client_secret"), 0u);
-  EXPECT_EQ(FormFields(transport_.request(1).body)["client_assertion"], "assertion-two");
+  EXPECT_EQ(FormFields(transport_.Request(1).body)["client_assertion"], "assertion-two");
 }
 
 TEST_F(CredentialsTest, WorkloadIdentityMissingFileIsUnauthenticated) {
@@ -266,7 +266,7 @@ TEST_F(CredentialsTest, WorkloadIdentityMissingFileIsUnauthenticated) {
   options.federated_token_file = "/nonexistent/kustodian/token";
   absl::StatusOr<AccessToken> token = Source(options)->GetToken();
   EXPECT_EQ(token.status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(transport_.request_count(), 0u);
+  EXPECT_EQ(transport_.RequestCount(), 0u);
 }
 
 TEST_F(CredentialsTest, ManagedIdentityRequestShapeAndStringExpiry) {
@@ -287,7 +287,7 @@ TEST_F(CredentialsTest, ManagedIdentityRequestShapeAndStringExpiry) {
   EXPECT_EQ(token->token, "mi-token");
   EXPECT_EQ(token->expires_on, clock_.Now() + absl::Seconds(3599));
   ASSERT_TRUE(transport_.Verify());
-  EXPECT_EQ(Header(transport_.request(0), "Metadata"), "true");
+  EXPECT_EQ(Header(transport_.Request(0), "Metadata"), "true");
 }
 
 TEST_F(CredentialsTest, ManagedIdentityUserAssignedAndExpiresOnOnly) {

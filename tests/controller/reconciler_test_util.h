@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include "controller/prune_guard.h"
 #include "controller/reconciler.h"
 #include "controller/status_store.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "src/core/logging.h"
 #include "src/metrics/kustodian_metrics.h"

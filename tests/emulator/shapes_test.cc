@@ -58,7 +58,7 @@ TEST_F(ShapesTest, EventHubServerFilledAfterCreate) {
   EXPECT_TRUE(p["managedIdentityResourceId"].is_null());
   EXPECT_TRUE(p["managedIdentityObjectId"].is_null());
   // retrievalStartDate = the server time of the write (FakeClock start, whole seconds).
-  EXPECT_EQ(p["retrievalStartDate"], "2026-09-21T13:33:20Z");
+  EXPECT_EQ(p["retrievalStartDate"], "2026-09-21T14:13:20Z");
   EXPECT_EQ(p["provisioningState"], "Succeeded");
 }
 
@@ -72,7 +72,7 @@ TEST_F(ShapesTest, EventHubUnsetStringsAreNullAfterUpdate) {
   EXPECT_TRUE(p["dataFormat"].is_null());
   EXPECT_EQ(p["compression"], "None");
   // The start date chosen at create time is kept.
-  EXPECT_EQ(p["retrievalStartDate"], "2026-09-21T13:33:20Z");
+  EXPECT_EQ(p["retrievalStartDate"], "2026-09-21T14:13:20Z");
 }
 
 TEST_F(ShapesTest, EventHubManagedIdentityObjectIdIsResolvedAndStable) {

@@ -30,7 +30,7 @@ class FakeArmClient final : public ArmClient {
   void SetConnection(const LiveConnection& live);
   void RemoveConnection(const DataConnectionId& id);
   std::optional<LiveConnection> GetConnection(const DataConnectionId& id) const;
-  size_t size() const;
+  size_t Size() const;
 
   // --- Behaviour ---
   // 0 (default): Put completes synchronously (provisioningState Succeeded). N > 0: Put returns
@@ -51,14 +51,14 @@ class FakeArmClient final : public ArmClient {
   void SetValidationErrors(std::vector<std::string> errors);
 
   // --- Observations ---
-  int calls(Method method) const;
-  int total_calls() const;
+  int Calls(Method method) const;
+  int TotalCalls() const;
   // Every spec passed to Put, in order.
-  std::vector<DataConnectionSpec> put_specs() const;
+  std::vector<DataConnectionSpec> PutSpecs() const;
   // Every id passed to Delete, in order.
-  std::vector<DataConnectionId> deleted_ids() const;
+  std::vector<DataConnectionId> DeletedIds() const;
   // Operations started and not yet finished.
-  size_t pending_operations() const;
+  size_t PendingOperations() const;
 
   // --- ArmClient ---
   absl::StatusOr<LiveConnection> Get(const DataConnectionId& id) override;

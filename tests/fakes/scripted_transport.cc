@@ -76,27 +76,27 @@ absl::StatusOr<HttpResponse> ScriptedTransport::Send(const HttpRequest& request)
   return result;
 }
 
-std::vector<HttpRequest> ScriptedTransport::requests() const {
+std::vector<HttpRequest> ScriptedTransport::Requests() const {
   std::lock_guard<std::mutex> lock(mu_);
   return requests_;
 }
 
-size_t ScriptedTransport::request_count() const {
+size_t ScriptedTransport::RequestCount() const {
   std::lock_guard<std::mutex> lock(mu_);
   return requests_.size();
 }
 
-HttpRequest ScriptedTransport::request(size_t i) const {
+HttpRequest ScriptedTransport::Request(size_t i) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (i >= requests_.size()) {
     ADD_FAILURE() << "ScriptedTransport: request " << i << " asked for, only " << requests_.size()
                   << " received";
-    return HttpRequest();
+    return {};
   }
   return requests_[i];
 }
 
-size_t ScriptedTransport::pending() const {
+size_t ScriptedTransport::Pending() const {
   std::lock_guard<std::mutex> lock(mu_);
   return steps_.size();
 }

@@ -36,12 +36,12 @@ class ScriptedTransport final : public HttpTransport {
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override;
 
   // Every request received, in order.
-  std::vector<HttpRequest> requests() const;
-  size_t request_count() const;
+  std::vector<HttpRequest> Requests() const;
+  size_t RequestCount() const;
   // The i-th request received (a test failure and an empty request when out of range).
-  HttpRequest request(size_t i) const;
+  HttpRequest Request(size_t i) const;
   // Steps not yet consumed.
-  size_t pending() const;
+  size_t Pending() const;
   // Success when every step was consumed and no request was unexpected.
   testing::AssertionResult Verify() const;
 

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <functional>
@@ -52,10 +53,10 @@ class RawServer {
   }
   ~RawServer() { Stop(); }
 
-  int port() const { return port_; }
-  int connections() const { return connections_.load(); }
-  int requests() const { return requests_.load(); }
-  std::string url(const std::string& path) const {
+  int Port() const { return port_; }
+  int Connections() const { return connections_.load(); }
+  int Requests() const { return requests_.load(); }
+  std::string Url(const std::string& path) const {
     return absl::StrCat("http://127.0.0.1:", port_, path);
   }
 
@@ -98,14 +99,14 @@ class RawServer {
 
   // Reads one request (headers plus Content-Length body). False on EOF or error.
   static bool ReadRequest(int fd, std::string& buffer) {
-    char chunk[4096];
+    std::array<char, 4096> chunk;
     size_t header_end;
     while ((header_end = buffer.find("\r\n\r\n")) == std::string::npos) {
-      ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+      ssize_t n = ::recv(fd, chunk.data(), chunk.size(), 0);
       if (n <= 0) {
         return false;
       }
-      buffer.append(chunk, static_cast<size_t>(n));
+      buffer.append(chunk.data(), static_cast<size_t>(n));
     }
     size_t body_length = 0;
     std::string lower = absl::AsciiStrToLower(buffer.substr(0, header_end));
@@ -116,11 +117,11 @@ class RawServer {
     }
     size_t total = header_end + 4 + body_length;
     while (buffer.size() < total) {
-      ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+      ssize_t n = ::recv(fd, chunk.data(), chunk.size(), 0);
       if (n <= 0) {
         return false;
       }
-      buffer.append(chunk, static_cast<size_t>(n));
+      buffer.append(chunk.data(), static_cast<size_t>(n));
     }
     buffer.erase(0, total);
     return true;

@@ -30,12 +30,12 @@ TEST(TransportTest, SequentialRequestsReuseOneConnection) {
   http_test::RawServer server;
   auto transport = NewHttpTransport(TransportOptions{});
   for (int i = 0; i < 100; ++i) {
-    auto response = transport->Send(Get(server.url("/seq")));
+    auto response = transport->Send(Get(server.Url("/seq")));
     ASSERT_TRUE(response.ok()) << i << ": " << response.status();
     EXPECT_EQ(response->status, 200);
     EXPECT_EQ(response->body, absl::StrCat("conn=0 req=", i));
   }
-  EXPECT_EQ(server.connections(), 1);
+  EXPECT_EQ(server.Connections(), 1);
 }
 
 TEST(TransportTest, ZeroIdleCapOpensAConnectionPerRequest) {
@@ -44,11 +44,11 @@ TEST(TransportTest, ZeroIdleCapOpensAConnectionPerRequest) {
   options.max_idle_per_host = 0;
   auto transport = NewHttpTransport(options);
   for (int i = 0; i < 5; ++i) {
-    auto response = transport->Send(Get(server.url("/")));
+    auto response = transport->Send(Get(server.Url("/")));
     ASSERT_TRUE(response.ok()) << response.status();
     EXPECT_EQ(response->body, absl::StrCat("conn=", i, " req=0"));
   }
-  EXPECT_EQ(server.connections(), 5);
+  EXPECT_EQ(server.Connections(), 5);
 }
 
 TEST(TransportTest, ConcurrentRequestsFromEightThreads) {
@@ -67,6 +67,7 @@ TEST(TransportTest, ConcurrentRequestsFromEightThreads) {
   std::mutex mu;
   std::vector<std::string> failures;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
@@ -96,10 +97,11 @@ TEST(TransportTest, ConcurrentRequestsStayWithinPool) {
   auto transport = NewHttpTransport(TransportOptions{});  // max_idle_per_host = 8
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 25; ++i) {
-        if (!transport->Send(Get(server.url("/c"))).ok()) {
+        if (!transport->Send(Get(server.Url("/c"))).ok()) {
           failures.fetch_add(1);
         }
       }
@@ -109,8 +111,8 @@ TEST(TransportTest, ConcurrentRequestsStayWithinPool) {
     thread.join();
   }
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(server.requests(), 200);
-  EXPECT_LE(server.connections(), 8);
+  EXPECT_EQ(server.Requests(), 200);
+  EXPECT_LE(server.Connections(), 8);
 }
 
 // Connection 0 answers its first request, then hangs up after reading the second.
@@ -119,24 +121,24 @@ bool DiesOnSecondRequest(int connection, int request) { return connection > 0 ||
 TEST(TransportTest, DeadPooledConnectionIsRetriedOnceForIdempotentMethods) {
   http_test::RawServer server(DiesOnSecondRequest);
   auto transport = NewHttpTransport(TransportOptions{});
-  ASSERT_TRUE(transport->Send(Get(server.url("/a"))).ok());
-  auto response = transport->Send(Get(server.url("/b")));
+  ASSERT_TRUE(transport->Send(Get(server.Url("/a"))).ok());
+  auto response = transport->Send(Get(server.Url("/b")));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->body, "conn=1 req=0");
-  EXPECT_EQ(server.connections(), 2);
+  EXPECT_EQ(server.Connections(), 2);
 }
 
 TEST(TransportTest, DeadPooledConnectionIsNotRetriedForPost) {
   http_test::RawServer server(DiesOnSecondRequest);
   auto transport = NewHttpTransport(TransportOptions{});
-  HttpRequest post = Get(server.url("/create"));
+  HttpRequest post = Get(server.Url("/create"));
   post.method = "POST";
   post.body = "{}";
   ASSERT_TRUE(transport->Send(post).ok());
   auto response = transport->Send(post);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable) << response.status();
-  EXPECT_EQ(server.connections(), 1);
-  EXPECT_EQ(server.requests(), 2);
+  EXPECT_EQ(server.Connections(), 1);
+  EXPECT_EQ(server.Requests(), 2);
 }
 
 TEST(TransportTest, ConnectionRefusedIsUnavailable) {
@@ -174,15 +176,15 @@ TEST(TransportTest, MalformedRequestsAreInvalidArgument) {
   auto transport = NewHttpTransport(TransportOptions{});
   auto bad_url = transport->Send(Get("not a url"));
   EXPECT_EQ(bad_url.status().code(), absl::StatusCode::kInvalidArgument);
-  HttpRequest bad_method = Get(server.url("/"));
+  HttpRequest bad_method = Get(server.Url("/"));
   bad_method.method = "GET /evil";
   EXPECT_EQ(transport->Send(bad_method).status().code(), absl::StatusCode::kInvalidArgument);
-  HttpRequest bad_header = Get(server.url("/"));
+  HttpRequest bad_header = Get(server.Url("/"));
   bad_header.headers = {{"X-A", "v\r\nInjected: SECRET"}};
   auto response = transport->Send(bad_header);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(response.status().message()).find("SECRET"), std::string::npos);
-  EXPECT_EQ(server.requests(), 0);
+  EXPECT_EQ(server.Requests(), 0);
 }
 
 TEST(TransportTest, ReadTimeoutIsUnavailable) {

@@ -114,15 +114,16 @@ TEST(HostileInputTest, TextLargerThanLimit) {
 
 TEST(HostileInputTest, FileLargerThanLimitIsNotRead) {
   testing::ScopedTempDir dir;
-  const auto path = dir.path() / "big.yaml";
-  testing::WriteFile(path, "# " + std::string(300 * 1024, 'x') + "\n" + testing::EventHubYaml());
+  const auto path = dir.Path() / "big.yaml";
+  testing::WriteFile(path,
+                     "# " + std::string(size_t{300} * 1024, 'x') + "\n" + testing::EventHubYaml());
   LoadOptions opts;
-  opts.max_file_bytes = 200 * 1024;
+  opts.max_file_bytes = size_t{200} * 1024;
   FileLoadResult r = LoadManifestFile(path.string(), opts);
   EXPECT_TRUE(r.parse_failed);
   ASSERT_THAT(r.errors, SizeIs(1));
   EXPECT_THAT(r.errors[0].message, HasSubstr("larger than the limit"));
-  opts.max_file_bytes = 400 * 1024;
+  opts.max_file_bytes = size_t{400} * 1024;
   EXPECT_THAT(LoadManifestFile(path.string(), opts).manifests, SizeIs(1));
 }
 

@@ -154,10 +154,10 @@ TEST(LoadManifestTextTest, ValidationCanBeTurnedOff) {
 
 TEST(LoadManifestFileTest, ReadsFromDisk) {
   testing::ScopedTempDir dir;
-  testing::WriteFile(dir.path() / "a.yaml", testing::EventHubYaml());
-  FileLoadResult r = LoadManifestFile((dir.path() / "a.yaml").string(), LoadOptions{});
+  testing::WriteFile(dir.Path() / "a.yaml", testing::EventHubYaml());
+  FileLoadResult r = LoadManifestFile((dir.Path() / "a.yaml").string(), LoadOptions{});
   ASSERT_THAT(r.manifests, SizeIs(1)) << ErrorsOf(r);
-  EXPECT_EQ(r.manifests[0].spec.source.file, (dir.path() / "a.yaml").string());
+  EXPECT_EQ(r.manifests[0].spec.source.file, (dir.Path() / "a.yaml").string());
 }
 
 TEST(LoadManifestFileTest, MissingFileFailsAsAWhole) {

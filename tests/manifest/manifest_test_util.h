@@ -37,8 +37,8 @@ class ScopedTempDir {
   ScopedTempDir(const ScopedTempDir&) = delete;
   ScopedTempDir& operator=(const ScopedTempDir&) = delete;
 
-  const std::filesystem::path& path() const { return path_; }
-  std::string str() const { return path_.string(); }
+  const std::filesystem::path& Path() const { return path_; }
+  std::string Str() const { return path_.string(); }
 
  private:
   std::filesystem::path path_;
@@ -51,7 +51,7 @@ inline void WriteFile(const std::filesystem::path& path, const std::string& text
   ASSERT_TRUE(out.good()) << path;
 }
 
-inline constexpr char kHubId[] =
+inline constexpr const char* kHubId =
     "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/testrg/providers/"
     "Microsoft.EventHub/namespaces/ns/eventhubs/storm";
 

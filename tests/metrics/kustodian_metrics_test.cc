@@ -115,7 +115,7 @@ TEST(KustodianMetricsTest, EverySeriesIsPresentAtStart) {
 TEST(KustodianMetricsTest, ReferencesFeedTheExposition) {
   Registry registry;
   KustodianMetrics metrics(registry);
-  metrics.ReconcileTotal(kResultRequeueAfter).Inc();
+  metrics.ReconcileResult(kResultRequeueAfter).Inc();
   metrics.ArmRequest("PUT", 201).Inc(2);
   metrics.ArmRequest("PATCH", 418).Inc();  // not pre-created: appears on first use
   FakeClock clock;

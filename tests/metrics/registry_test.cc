@@ -2,6 +2,7 @@
 // concurrent updates.
 #include "src/metrics/registry.h"
 
+#include <cmath>
 #include <thread>
 #include <vector>
 
