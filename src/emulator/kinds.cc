@@ -58,11 +58,11 @@ std::vector<KindRules> BuildKinds() {
   kinds.push_back(KindRules{
       "EventGrid",
       false,
-      {Str("storageAccountResourceId", true), Str("eventGridResourceId", false, Fill::kNull),
+      {Typed("ignoreFirstRecord", PropType::kBool, Fill::kDefault, "false"),
+       Str("storageAccountResourceId", true), Str("eventGridResourceId", false, Fill::kNull),
        Str("eventHubResourceId", true), Str("consumerGroup", true),
        Str("tableName", false, Fill::kNull), Str("mappingRuleName", false, Fill::kNull),
-       Str("dataFormat", false, Fill::kNull, EnumSet::kDataFormat),
-       Typed("ignoreFirstRecord", PropType::kBool, Fill::kDefault, "false"), BlobEventType(),
+       Str("dataFormat", false, Fill::kNull, EnumSet::kDataFormat), BlobEventType(),
        Str("managedIdentityResourceId", false, Fill::kNull), ObjectId(), Routing()}});
   kinds.push_back(KindRules{
       "IotHub",
@@ -93,12 +93,12 @@ std::vector<KindRules> BuildKinds() {
   kinds.push_back(KindRules{
       "EventGridWithManagedIdentity",
       true,
-      {Str("storageAccountResourceIdForManagedIdentity", true),
-       Str("eventHubResourceIdForManagedIdentity", true),
-       Str("eventGridResourceId", false, Fill::kNull), Str("consumerGroup", true),
+      {Typed("ignoreFirstRecord", PropType::kBool, Fill::kDefault, "false"),
+       Str("storageAccountResourceIdForManagedIdentity", true),
+       Str("eventGridResourceId", false, Fill::kNull),
+       Str("eventHubResourceIdForManagedIdentity", true), Str("consumerGroup", true),
        Str("tableName", false, Fill::kNull), Str("mappingRuleName", false, Fill::kNull),
-       Str("dataFormat", false, Fill::kNull, EnumSet::kDataFormat),
-       Typed("ignoreFirstRecord", PropType::kBool, Fill::kDefault, "false"), BlobEventType(),
+       Str("dataFormat", false, Fill::kNull, EnumSet::kDataFormat), BlobEventType(),
        Str("managedIdentityResourceId", true), ObjectId(), Routing()}});
   return kinds;
 }
