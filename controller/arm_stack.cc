@@ -33,6 +33,11 @@ absl::StatusOr<ArmStack> BuildArmStack(const ArmFlags& flags, Clock& clock, Logg
 
   CredentialOptions credentials;
   credentials.static_token = flags.token;
+  credentials.tenant_id = flags.tenant_id;
+  credentials.client_id = flags.client_id;
+  if (!flags.imds_endpoint.empty()) {
+    credentials.imds_endpoint = flags.imds_endpoint;
+  }
   credentials = CredentialOptionsFromEnv(credentials);
   absl::StatusOr<std::unique_ptr<TokenSource>> tokens =
       NewTokenSource(credentials, cloud, *stack.transport, clock);

@@ -26,6 +26,14 @@ void AddArmFlags(CLI::App* app, ArmFlagInputs* in) {
                           "Static bearer token (for the emulator). Otherwise credentials come "
                           "from AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_CLIENT_SECRET, "
                           "AZURE_FEDERATED_TOKEN_FILE (workload identity) or managed identity"));
+  WithEnv(app->add_option("--tenant-id", in->tenant_id,
+                          "Entra ID tenant for a service principal or workload identity "
+                          "(default: AZURE_TENANT_ID)"));
+  WithEnv(app->add_option("--client-id", in->client_id,
+                          "Client id of the service principal, workload identity or "
+                          "user-assigned managed identity (default: AZURE_CLIENT_ID)"));
+  WithEnv(app->add_option("--imds-endpoint", in->imds_endpoint,
+                          "Managed-identity endpoint (default: http://169.254.169.254)"));
   WithEnv(app->add_option("--arm-rate-limits", in->rate_limits,
                           "Client-side ARM token buckets, TYPE=BURST/PER_SECOND for reads, "
                           "writes and deletes, or \"off\"")
@@ -39,6 +47,9 @@ absl::StatusOr<ArmFlags> ResolveArmFlags(const ArmFlagInputs& in) {
   flags.api_version = in.api_version;
   flags.insecure_skip_tls_verify = in.insecure_skip_tls_verify;
   flags.token = in.token;
+  flags.tenant_id = in.tenant_id;
+  flags.client_id = in.client_id;
+  flags.imds_endpoint = in.imds_endpoint;
   KUS_ASSIGN_OR_RETURN(flags.rate_limits, ParseArmRateLimits(in.rate_limits));
   KUS_RETURN_IF_ERROR(ValidateArmFlags(flags));
   return flags;

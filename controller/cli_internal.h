@@ -22,13 +22,16 @@ struct ArmFlagInputs {
   std::string api_version = kDefaultApiVersion;
   bool insecure_skip_tls_verify = false;
   std::string token;
+  std::string tenant_id;
+  std::string client_id;
+  std::string imds_endpoint;
   std::string rate_limits = "reads=250/25,writes=200/10,deletes=200/10";
 };
 
 // Sets the option's environment variable to FlagEnvName(its first long name). Returns `opt`.
 CLI::Option* WithEnv(CLI::Option* opt);
-// Adds --arm-endpoint, --cloud, --api-version, --insecure-skip-tls-verify, --token and
-// --arm-rate-limits to `app`.
+// Adds --arm-endpoint, --cloud, --api-version, --insecure-skip-tls-verify, --token,
+// --tenant-id, --client-id, --imds-endpoint and --arm-rate-limits to `app`.
 void AddArmFlags(CLI::App* app, ArmFlagInputs* in);
 // Converts and checks the typed ARM flags. InvalidArgument "--flag: what to fix" otherwise.
 absl::StatusOr<ArmFlags> ResolveArmFlags(const ArmFlagInputs& in);

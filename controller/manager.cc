@@ -214,6 +214,10 @@ void Manager::FlushJournal() {
 int RunDaemon(const DaemonOptions& options, ManagerDeps deps) {
   // Block the stop signals in this thread before any other starts, so every thread inherits the
   // mask and sigwait below is the only place they arrive.
+  // A shell without job control starts background jobs with SIGINT ignored; an ignored signal
+  // never reaches sigwait, so restore the default disposition first.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);

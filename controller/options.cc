@@ -196,6 +196,10 @@ absl::Status ValidateArmFlags(const ArmFlags& flags) {
                                       url->host, "\""));
     }
   }
+  if (!flags.imds_endpoint.empty() && !ParseUrl(flags.imds_endpoint).ok()) {
+    problems.push_back(absl::StrCat("--imds-endpoint: \"", flags.imds_endpoint,
+                                    "\" is not an absolute http(s) URL"));
+  }
   if (flags.api_version != "2024-04-13" && flags.api_version != "2025-02-14") {
     problems.push_back(absl::StrCat("--api-version: \"", flags.api_version,
                                     "\" is not supported; use 2024-04-13 or 2025-02-14"));

@@ -14,8 +14,6 @@ constexpr char kNotManagedMessage[] =
     "connection already exists in Azure and is not managed by kustodian; add annotation "
     "kustodian.io/adopt: \"true\" to take it over, or remove the manifest";
 
-bool IsFailedState(const std::string& state) { return state == "Failed"; }
-
 }  // namespace
 
 ReconcileResult ReconcileResult::Done(absl::Duration resync_hint) {
@@ -51,6 +49,7 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
   ctx.cluster_key = ClusterKeyOf(ctx.id);
 
   if (std::optional<PendingOp> op = pending_.Get(key)) {
+    ctx.live = deps_.live.Get(key);  // for the status while the operation runs
     if (std::optional<ReconcileResult> result = PollPending(ctx, *op)) {
       return *result;
     }
@@ -178,7 +177,7 @@ ReconcileResult Reconciler::ReconcilePresent(Context& ctx) {
   }
   ctx.plan = Diff(&spec, ctx.live ? &*ctx.live : nullptr);
   if (ctx.plan->action == PlanAction::kNoop && ctx.live &&
-      IsFailedState(ctx.live->provisioning_state)) {
+      IsFailedProvisioningState(ctx.live->provisioning_state)) {
     ctx.plan->action = PlanAction::kUpdate;  // re-apply: ARM left it Failed
     ctx.plan->reason = "provisioningState is Failed";
   }

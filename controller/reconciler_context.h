@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "controller/reconciler.h"
 
 namespace kustodian {
@@ -20,6 +21,11 @@ struct Reconciler::Context {
   std::optional<Plan> plan;             // the plan of this pass, for status
   std::string last_error;               // "<code>: <message>" of this pass's failure
 };
+
+// True for provisioningState "Failed" (any case).
+inline bool IsFailedProvisioningState(const std::string& state) {
+  return absl::EqualsIgnoreCase(state, "Failed");
+}
 
 // "<ARM code or status code>: <message>" for status.last_error.
 std::string FormatArmError(const absl::Status& error);

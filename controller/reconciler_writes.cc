@@ -129,6 +129,13 @@ ReconcileResult Reconciler::ApplyPut(Context& ctx, bool creating, bool drift) {
            "ARM accepted the PUT; reading the connection until it settles");
     return ReconcileResult::RequeueAfter(options_.initial_poll_delay);
   }
+  if (IsFailedProvisioningState(put->resource->provisioning_state)) {
+    absl::Status failed = absl::InternalError("ARM reports provisioningState Failed after the PUT");
+    ctx.last_error = FormatArmError(failed);
+    Report(ctx, kPhaseError, "ProvisioningFailed",
+           "ARM reports provisioningState Failed; will retry");
+    return ReconcileResult::Retryable(failed);
+  }
   deps_.journal.SetLastAppliedHash(ctx.key, spec_hash);
   deps_.logger.Info(creating ? "created" : "updated", {{"key", ctx.key}});
   Report(ctx, kPhaseReady, "InSync", creating ? "created" : "updated");

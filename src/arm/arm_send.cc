@@ -67,9 +67,10 @@ absl::Status ArmClientImpl::CheckUrlOrigin(std::string_view url) const {
       (got->host == want->host || absl::EndsWith(got->host, absl::StrCat(".", want->host)))) {
     return absl::OkStatus();
   }
-  return absl::InternalError(
-      absl::StrCat("refusing to send an ARM request to '", UrlPathForLog(url), "' on a host other ",
-                   "than the ARM endpoint ", options_.endpoint, ": ", Av(url.substr(0, 200))));
+  // The URL came from a response header or body; never send our bearer token elsewhere.
+  return absl::InternalError(absl::StrCat("refusing to send the ARM token to ",
+                                          Av(url.substr(0, 200)), ": not on the ARM endpoint ",
+                                          options_.endpoint));
 }
 
 absl::StatusOr<ArmClientImpl::Answer> ArmClientImpl::Send(const Call& call,

@@ -23,7 +23,11 @@ std::string_view OperationKindName(OpKind kind) {
 
 Operation& OperationTable::Start(Operation op) {
   std::string key = absl::AsciiStrToLower(op.id);
-  order_.push_back(key);
+  uint64_t seq = next_seq_++;
+  by_start_[seq] = key;
+  seq_of_[key] = seq;
+  running_by_due_.emplace(op.due, key);
+  ++running_per_cluster_[op.cluster_key];
   Operation& slot = ops_[key];
   slot = std::move(op);
   return slot;
@@ -36,11 +40,10 @@ const Operation* OperationTable::Find(std::string_view id) const {
 
 std::vector<Operation> OperationTable::CompleteDue(absl::Time now) {
   std::vector<Operation> done;
-  for (const std::string& key : order_) {
-    Operation& op = ops_[key];
-    if (!op.Running() || op.due > now) {
-      continue;
-    }
+  while (!running_by_due_.empty() && running_by_due_.begin()->first <= now) {
+    std::string key = running_by_due_.begin()->second;
+    running_by_due_.erase(running_by_due_.begin());
+    Operation& op = ops_.at(key);
     op.end = std::max(op.due, op.start);
     if (op.will_fail) {
       op.status = "Failed";
@@ -52,23 +55,29 @@ std::vector<Operation> OperationTable::CompleteDue(absl::Time now) {
     } else {
       op.status = "Succeeded";
     }
+    if (--running_per_cluster_[op.cluster_key] == 0) {
+      running_per_cluster_.erase(op.cluster_key);
+    }
     done.push_back(op);
+    finished_.push_back(key);
+  }
+  while (finished_.size() > max_finished_) {
+    const std::string& old = finished_.front();
+    by_start_.erase(seq_of_[old]);
+    seq_of_.erase(old);
+    ops_.erase(old);
+    finished_.pop_front();
   }
   return done;
 }
 
 bool OperationTable::ClusterBusy(const std::string& cluster_key) const {
-  for (const auto& [key, op] : ops_) {
-    if (op.Running() && op.cluster_key == cluster_key) {
-      return true;
-    }
-  }
-  return false;
+  return running_per_cluster_.count(cluster_key) > 0;
 }
 
 std::vector<const Operation*> OperationTable::All() const {
   std::vector<const Operation*> out;
-  for (const std::string& key : order_) {
+  for (const auto& [seq, key] : by_start_) {
     out.push_back(&ops_.at(key));
   }
   return out;

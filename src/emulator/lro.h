@@ -4,6 +4,7 @@
 // InProgress -> Completed).
 #pragma once
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -40,23 +41,34 @@ struct Operation {
 // Kusto's operationKind, e.g. "DataConnectionCreate".
 std::string_view OperationKindName(OpKind kind);
 
-// Not thread-safe (the Emulator guards it).
+// Not thread-safe (the Emulator guards it). Keeps every running operation and the most recent
+// `max_finished` finished ones (older ones are forgotten; polling them then gives 404).
 class OperationTable {
  public:
+  explicit OperationTable(size_t max_finished = 10000) : max_finished_(max_finished) {}
+
   // Records a new running operation; returns it.
   Operation& Start(Operation op);
   // The operation with `id` (case-insensitive), or nullptr.
   const Operation* Find(std::string_view id) const;
   // Marks every running operation whose due time is <= now as terminal (Succeeded, or Failed when
-  // will_fail) and returns copies, oldest first, so the caller can apply their effects.
+  // will_fail) and returns copies, in due order, so the caller can apply their effects.
+  // O(completed) per call.
   std::vector<Operation> CompleteDue(absl::Time now);
   // True when an operation on the cluster (ClusterKey) is running.
   bool ClusterBusy(const std::string& cluster_key) const;
+  // Every remembered operation, oldest start first.
   std::vector<const Operation*> All() const;
 
  private:
-  std::map<std::string, Operation> ops_;  // lower-case id ->
-  std::vector<std::string> order_;        // ids in start order
+  size_t max_finished_;
+  uint64_t next_seq_ = 0;
+  std::map<std::string, Operation> ops_;                 // lower-case id ->
+  std::map<uint64_t, std::string> by_start_;             // start order -> id key
+  std::multimap<absl::Time, std::string> running_by_due_;  // due -> id key (running only)
+  std::map<std::string, int> running_per_cluster_;       // cluster key -> running count
+  std::deque<std::string> finished_;                     // id keys, completion order
+  std::map<std::string, uint64_t> seq_of_;               // id key -> start seq
 };
 
 // The status monitor body: {id, name, status, startTime, endTime, percentComplete, properties

@@ -227,7 +227,7 @@ void SpecReader::ReadMetadata(DataConnectionSpec* spec) {
       spec->adopt = true;
     } else if (adopt != "false") {
       AddError(adopt_path, MarkFor(Join("metadata.annotations", kAdoptAnnotation)),
-               absl::StrCat("expected \"true\" or \"false\", got \"", adopt, "\""));
+               absl::StrCat(R"(expected "true" or "false", got ")", adopt, "\""));
     }
   }
 }
@@ -243,17 +243,19 @@ void SpecReader::ReadTarget(const YAML::Node& target, DataConnectionSpec* spec) 
 }
 
 void SpecReader::ReadKind(const YAML::Node& spec_node, DataConnectionSpec* spec, bool* kind_known) {
-  std::string kind;
-  if (!ReadString(spec_node, "spec", "kind", /*required=*/false, &kind)) {
-    if (errors_.empty() || errors_.back().field != "spec.kind") {
-      AddError("spec.kind", MarkFor("spec.kind"),
-               absl::StrCat("required: one of ", AllKindNames()));
-    }
+  const std::string path = "spec.kind";
+  std::optional<Field> f = Lookup(spec_node, "kind", path);
+  if (!f || f->value.IsNull()) {
+    AddError(path, MarkFor(path), absl::StrCat("required: one of ", AllKindNames()));
     return;
   }
-  absl::StatusOr<ConnectionKind> parsed = ParseKind(kind);
+  if (!f->value.IsScalar()) {
+    AddError(path, MarkFor(path), absl::StrCat("expected one of ", AllKindNames()));
+    return;
+  }
+  absl::StatusOr<ConnectionKind> parsed = ParseKind(f->value.Scalar());
   if (!parsed.ok()) {
-    AddError("spec.kind", MarkFor("spec.kind"), std::string(parsed.status().message()));
+    AddError(path, MarkFor(path), std::string(parsed.status().message()));
     return;
   }
   spec->kind = *parsed;

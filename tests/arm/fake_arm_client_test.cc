@@ -26,18 +26,18 @@ TEST(FakeArmClientTest, SynchronousPutGetListDelete) {
   other.id.database = "db2";
   ASSERT_TRUE(arm.Put(other).ok());
   EXPECT_EQ(arm.List(spec.id.Database())->size(), 1u);
-  EXPECT_EQ(arm.Size(), 2u);
+  EXPECT_EQ(arm.size(), 2u);
   absl::StatusOr<WriteResult> del = arm.Delete(spec.id);
   ASSERT_TRUE(del.ok());
   EXPECT_TRUE(del->existed);
   EXPECT_FALSE(arm.GetConnection(spec.id).has_value());
   EXPECT_FALSE(arm.Delete(spec.id)->existed);
-  EXPECT_EQ(arm.Calls(Method::kPut), 2);
-  EXPECT_EQ(arm.Calls(Method::kGet), 3);
-  EXPECT_EQ(arm.Calls(Method::kDelete), 2);
-  EXPECT_EQ(arm.Calls(Method::kList), 1);
-  EXPECT_EQ(arm.PutSpecs().size(), 2u);
-  EXPECT_EQ(arm.DeletedIds().size(), 2u);
+  EXPECT_EQ(arm.calls(Method::kPut), 2);
+  EXPECT_EQ(arm.calls(Method::kGet), 3);
+  EXPECT_EQ(arm.calls(Method::kDelete), 2);
+  EXPECT_EQ(arm.calls(Method::kList), 1);
+  EXPECT_EQ(arm.put_specs().size(), 2u);
+  EXPECT_EQ(arm.deleted_ids().size(), 2u);
 }
 
 TEST(FakeArmClientTest, AsynchronousPutCompletesAfterNPolls) {
@@ -61,7 +61,7 @@ TEST(FakeArmClientTest, AsynchronousPutCompletesAfterNPolls) {
   EXPECT_TRUE(second->outcome.ok());
   ASSERT_TRUE(second->resource.has_value());
   EXPECT_EQ(arm.Get(spec.id)->provisioning_state, "Succeeded");
-  EXPECT_EQ(arm.PendingOperations(), 0u);
+  EXPECT_EQ(arm.pending_operations(), 0u);
   EXPECT_EQ(arm.Poll(*put->operation).status().code(), absl::StatusCode::kNotFound);
 }
 
@@ -99,8 +99,8 @@ TEST(FakeArmClientTest, InjectedErrorsHitTheNextCall) {
   EXPECT_EQ(GetRetryAfter(put.status()), absl::Seconds(9));
   EXPECT_FALSE(arm.GetConnection(spec.id).has_value());
   EXPECT_TRUE(arm.Put(spec).ok());
-  EXPECT_EQ(arm.Calls(Method::kPut), 2);
-  EXPECT_EQ(arm.TotalCalls(), 3);
+  EXPECT_EQ(arm.calls(Method::kPut), 2);
+  EXPECT_EQ(arm.total_calls(), 3);
 }
 
 TEST(FakeArmClientTest, ValidateReturnsConfiguredErrors) {
@@ -108,7 +108,7 @@ TEST(FakeArmClientTest, ValidateReturnsConfiguredErrors) {
   EXPECT_TRUE(arm.Validate(TestSpec())->empty());
   arm.SetValidationErrors({"bad hub"});
   EXPECT_EQ(arm.Validate(TestSpec())->at(0), "bad hub");
-  EXPECT_EQ(arm.Calls(Method::kValidate), 2);
+  EXPECT_EQ(arm.calls(Method::kValidate), 2);
 }
 
 }  // namespace

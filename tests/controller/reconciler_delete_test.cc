@@ -182,6 +182,7 @@ TEST(ReconcilerDeleteTest, RecreateDeletesThenCreates) {
   h.arm.SetConnection(live);
   h.Manage(a);
   h.Apply({a});
+  ASSERT_TRUE(h.live.Refresh(a.id.Database(), h.arm).ok());
   EXPECT_EQ(h.reconciler->PlanFor(a.id.Key()).action, PlanAction::kRecreate);
   ReconcileResult r = h.Reconcile(a);
   ASSERT_EQ(r.outcome, ReconcileResult::kRequeueAfter);

@@ -141,6 +141,7 @@ TEST(ReconcilerTest, AdoptAnnotationTakesOverAndThenUpdates) {
   live.properties["tableName"] = "TheirTable";
   h.arm.SetConnection(live);
   h.Apply({a});
+  ASSERT_TRUE(h.live.Refresh(a.id.Database(), h.arm).ok());
   EXPECT_EQ(h.reconciler->PlanFor(a.id.Key()).action, PlanAction::kUpdate);
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
   ASSERT_TRUE(h.journal.Contains(a.id.Key()));
@@ -237,6 +238,23 @@ TEST(ReconcilerTest, ConfirmRequestUsesOneGetInsteadOfTheCache) {
   EXPECT_EQ(h.arm.Calls(Method::kList), lists);
   EXPECT_EQ(h.arm.Calls(Method::kPut), 2);  // re-created
   EXPECT_TRUE(h.arm.GetConnection(a.id).has_value());
+}
+
+TEST(ReconcilerTest, FailedProvisioningStateIsReapplied) {
+  Harness h;
+  DataConnectionSpec a = MakeSpec("a");
+  LiveConnection live = LiveFrom(a);
+  live.provisioning_state = "Failed";
+  h.arm.SetConnection(live);
+  h.Manage(a);
+  h.Apply({a});
+  EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
+  EXPECT_EQ(h.arm.Calls(Method::kPut), 1);
+  EXPECT_EQ(h.Phase(a), kPhaseReady);
+  EXPECT_EQ(h.status.Get(a.id.Key())->provisioning_state, "Succeeded");
+  EXPECT_EQ(h.metrics.drift_corrections.WithLabels({"EventHub"}).Value(), 0);
+  EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
+  EXPECT_EQ(h.arm.Calls(Method::kPut), 1);
 }
 
 TEST(ReconcilerTest, PlanForReportsWhatReconcileWouldDo) {

@@ -82,7 +82,7 @@ TEST(StatusStoreTest, WritesOneFilePerConnectionAndRemovesIt) {
   EXPECT_EQ(a_json["armId"], a.id.ResponseId());
   EXPECT_EQ(a_json["conditions"][0]["type"], "Ready");
   EXPECT_EQ(a_json["conditions"][0]["status"], "True");
-  EXPECT_EQ(a_json["conditions"][0]["lastTransitionTime"], "2026-09-21T08:26:40Z");
+  EXPECT_EQ(a_json["conditions"][0]["lastTransitionTime"], "2026-09-21T14:13:20Z");
 
   nlohmann::json summary = ReadJson(dir.path() + "/_summary.json");
   EXPECT_EQ(summary["connections"], 2);

@@ -16,7 +16,8 @@ class ActionsTest : public EmulatorTest {
   }
   static std::vector<std::string> Messages(const ServerResponse& r) {
     std::vector<std::string> out;
-    for (const auto& item : BodyJson(r)["value"]) {
+    nlohmann::json body = BodyJson(r);
+    for (const auto& item : body["value"]) {
       out.push_back(item["errorMessage"]);
     }
     return out;

@@ -47,7 +47,7 @@ std::optional<LiveConnection> FakeArmClient::GetConnection(const DataConnectionI
   return it->second;
 }
 
-size_t FakeArmClient::Size() const {
+size_t FakeArmClient::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return connections_.size();
 }
@@ -87,13 +87,13 @@ void FakeArmClient::SetValidationErrors(std::vector<std::string> errors) {
   validation_errors_ = std::move(errors);
 }
 
-int FakeArmClient::Calls(Method method) const {
+int FakeArmClient::calls(Method method) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = calls_.find(method);
   return it == calls_.end() ? 0 : it->second;
 }
 
-int FakeArmClient::TotalCalls() const {
+int FakeArmClient::total_calls() const {
   std::lock_guard<std::mutex> lock(mu_);
   int total = 0;
   for (const auto& [method, count] : calls_) {
@@ -102,17 +102,17 @@ int FakeArmClient::TotalCalls() const {
   return total;
 }
 
-std::vector<DataConnectionSpec> FakeArmClient::PutSpecs() const {
+std::vector<DataConnectionSpec> FakeArmClient::put_specs() const {
   std::lock_guard<std::mutex> lock(mu_);
   return put_specs_;
 }
 
-std::vector<DataConnectionId> FakeArmClient::DeletedIds() const {
+std::vector<DataConnectionId> FakeArmClient::deleted_ids() const {
   std::lock_guard<std::mutex> lock(mu_);
   return deleted_ids_;
 }
 
-size_t FakeArmClient::PendingOperations() const {
+size_t FakeArmClient::pending_operations() const {
   std::lock_guard<std::mutex> lock(mu_);
   return operations_.size();
 }

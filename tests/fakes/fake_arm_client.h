@@ -30,7 +30,7 @@ class FakeArmClient final : public ArmClient {
   void SetConnection(const LiveConnection& live);
   void RemoveConnection(const DataConnectionId& id);
   std::optional<LiveConnection> GetConnection(const DataConnectionId& id) const;
-  size_t Size() const;
+  size_t size() const;  // NOLINT(readability-identifier-naming): accessor, used by tests
 
   // --- Behaviour ---
   // 0 (default): Put completes synchronously (provisioningState Succeeded). N > 0: Put returns
@@ -50,15 +50,17 @@ class FakeArmClient final : public ArmClient {
   // What Validate returns.
   void SetValidationErrors(std::vector<std::string> errors);
 
-  // --- Observations ---
-  int Calls(Method method) const;
-  int TotalCalls() const;
+  // --- Observations (accessor-style names, already used by the controller tests) ---
+  // NOLINTBEGIN(readability-identifier-naming)
+  int calls(Method method) const;
+  int total_calls() const;
   // Every spec passed to Put, in order.
-  std::vector<DataConnectionSpec> PutSpecs() const;
+  std::vector<DataConnectionSpec> put_specs() const;
   // Every id passed to Delete, in order.
-  std::vector<DataConnectionId> DeletedIds() const;
+  std::vector<DataConnectionId> deleted_ids() const;
   // Operations started and not yet finished.
-  size_t PendingOperations() const;
+  size_t pending_operations() const;
+  // NOLINTEND(readability-identifier-naming)
 
   // --- ArmClient ---
   absl::StatusOr<LiveConnection> Get(const DataConnectionId& id) override;
