@@ -55,6 +55,9 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
     }
     ctx.record = deps_.journal.Get(key);  // the finished operation may have changed it
   }
+  if (!ctx.desired && !ctx.record && !pending_.Contains(key)) {
+    return ReconcileAbsent(ctx);  // neither wanted nor owned: no need to read ARM
+  }
   ReconcileResult result;
   absl::Status loaded = LoadLive(ctx);
   if (!loaded.ok()) {

@@ -27,7 +27,7 @@ PollResult Done(absl::Status outcome = absl::OkStatus()) {
 }
 
 std::string OperationName(const ArmOperation& op) {
-  return absl::StrCat("ARM ", Av(VerbName(op.verb)), " of ", op.id.RequestPath());
+  return absl::StrCat("ARM ", Av(ArmVerbName(op.verb)), " of ", op.id.RequestPath());
 }
 
 }  // namespace

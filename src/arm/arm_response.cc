@@ -71,7 +71,7 @@ std::string OperationStatus(const nlohmann::json& body) {
   return "";
 }
 
-std::string_view VerbName(ArmOperation::Verb verb) {
+std::string_view ArmVerbName(ArmOperation::Verb verb) {
   switch (verb) {
     case ArmOperation::Verb::kPut:
       return "PUT";

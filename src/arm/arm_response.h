@@ -34,6 +34,6 @@ ArmOperation OperationFromResponse(ArmOperation::Verb verb, const DataConnection
 std::string OperationStatus(const nlohmann::json& body);
 
 // The name of a verb for messages: "PUT", "DELETE", "validation".
-std::string_view VerbName(ArmOperation::Verb verb);
+std::string_view ArmVerbName(ArmOperation::Verb verb);
 
 }  // namespace kustodian

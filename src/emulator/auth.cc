@@ -68,8 +68,7 @@ bool IsArmAudience(std::string_view aud) {
 absl::StatusOr<TokenClaims> TokenAuthority::Verify(std::string_view token, absl::Time now) const {
   std::vector<std::string> parts = absl::StrSplit(Av(token), '.');
   if (parts.size() != 3 || Checksum(absl::StrCat(parts[0], ".", parts[1])) != parts[2]) {
-    return Unauthenticated("InvalidAuthenticationToken",
-                           "The access token is invalid.");
+    return Unauthenticated("InvalidAuthenticationToken", "The access token is invalid.");
   }
   std::optional<std::string> payload_text = Base64Decode(parts[1]);
   TokenClaims claims;
@@ -88,21 +87,23 @@ absl::StatusOr<TokenClaims> TokenAuthority::Verify(std::string_view token, absl:
   if (now < claims.nbf) {
     return Unauthenticated("InvalidAuthenticationToken",
                            absl::StrCat("The access token is not yet valid: its 'nbf' time '",
-                                        FormatArmTime(claims.nbf), "' is later than current UTC "
-                                        "time '", FormatArmTime(now), "'."));
+                                        FormatArmTime(claims.nbf),
+                                        "' is later than current UTC "
+                                        "time '",
+                                        FormatArmTime(now), "'."));
   }
   if (now >= claims.exp) {
-    return Unauthenticated("ExpiredAuthenticationToken",
-                           absl::StrCat("The access token expiry UTC time '",
-                                        FormatArmTime(claims.exp),
-                                        "' is earlier than current UTC time '",
-                                        FormatArmTime(now), "'."));
+    return Unauthenticated(
+        "ExpiredAuthenticationToken",
+        absl::StrCat("The access token expiry UTC time '", FormatArmTime(claims.exp),
+                     "' is earlier than current UTC time '", FormatArmTime(now), "'."));
   }
   if (!IsArmAudience(claims.aud)) {
     return Unauthenticated(
         "InvalidAuthenticationTokenAudience",
         absl::StrCat("The access token has been obtained for wrong audience or resource '",
-                     claims.aud, "'. It should exactly match with one of the allowed audiences "
+                     claims.aud,
+                     "'. It should exactly match with one of the allowed audiences "
                      "'https://management.core.windows.net/','https://management.core.windows.net',"
                      "'https://management.azure.com/','https://management.azure.com'."));
   }
@@ -143,9 +144,9 @@ ServerResponse AadError(int status, std::string_view error, int code, std::strin
   std::string timestamp = absl::FormatTime("%Y-%m-%d %H:%M:%SZ", now, absl::UTCTimeZone());
   nlohmann::ordered_json body = {
       {"error", std::string(error)},
-      {"error_description", absl::StrCat("AADSTS", code, ": ", Av(text), "\r\nTrace ID: ",
-                                         trace_id, "\r\nCorrelation ID: ", correlation_id,
-                                         "\r\nTimestamp: ", timestamp)},
+      {"error_description",
+       absl::StrCat("AADSTS", code, ": ", Av(text), "\r\nTrace ID: ", trace_id,
+                    "\r\nCorrelation ID: ", correlation_id, "\r\nTimestamp: ", timestamp)},
       {"error_codes", {code}},
       {"timestamp", timestamp},
       {"trace_id", trace_id},
@@ -154,8 +155,8 @@ ServerResponse AadError(int status, std::string_view error, int code, std::strin
   return JsonResponse(status, body);
 }
 
-const Principal* FindPrincipal(const std::vector<Principal>& principals,
-                               std::string_view client_id, std::string_view tenant) {
+const Principal* FindPrincipal(const std::vector<Principal>& principals, std::string_view client_id,
+                               std::string_view tenant) {
   for (const Principal& p : principals) {
     if (absl::EqualsIgnoreCase(p.client_id, Av(client_id)) &&
         (p.tenant_id.empty() || absl::EqualsIgnoreCase(p.tenant_id, Av(tenant)))) {
@@ -193,10 +194,10 @@ ServerResponse HandleTokenRequest(const ServerRequest& request, std::string_view
     return it == form.end() ? std::string() : it->second;
   };
   auto missing = [&](const char* name) {
-    return AadError(400, "invalid_request", 900144,
-                    absl::StrCat("The request body must contain the following parameter: '",
-                                 name, "'."),
-                    now, rng);
+    return AadError(
+        400, "invalid_request", 900144,
+        absl::StrCat("The request body must contain the following parameter: '", name, "'."), now,
+        rng);
   };
   if (param("grant_type").empty()) {
     return missing("grant_type");
@@ -235,8 +236,8 @@ ServerResponse HandleTokenRequest(const ServerRequest& request, std::string_view
   if (!assertion.empty()) {
     if (!principal->federated) {
       return AadError(400, "invalid_client", 70021,
-                      "No matching federated identity record found for presented assertion.",
-                      now, rng);
+                      "No matching federated identity record found for presented assertion.", now,
+                      rng);
     }
   } else if (!secret.empty()) {
     if (principal->client_secret.empty() || secret != principal->client_secret) {
@@ -274,9 +275,9 @@ ServerResponse HandleImdsRequest(const ServerRequest& request,
                                  const TokenAuthority& authority, const AuthSettings& settings,
                                  absl::Time now) {
   auto error = [](std::string_view code, std::string_view description) {
-    return JsonResponse(400, nlohmann::ordered_json{{"error", std::string(code)},
-                                                    {"error_description",
-                                                     std::string(description)}});
+    return JsonResponse(400,
+                        nlohmann::ordered_json{{"error", std::string(code)},
+                                               {"error_description", std::string(description)}});
   };
   std::optional<std::string> metadata = GetHeader(request.headers, "Metadata");
   if (!metadata.has_value() || absl::AsciiStrToLower(*metadata) != "true") {

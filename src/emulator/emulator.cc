@@ -16,7 +16,7 @@ Emulator::Emulator(EmulatorOptions options, Clock& clock, Logger* logger)
     : options_(std::move(options)),
       clock_(clock),
       logger_(logger),
-      authority_(absl::StrCat("kustodian-emulator-key-", options_.seed)),
+      authority_("kustodian-emulator-token-key"),
       rng_(options_.seed),
       throttler_(options_.throttle),
       log_(options_.request_log_capacity) {
@@ -86,18 +86,20 @@ ServerResponse Emulator::Handle(const ServerRequest& request) {
   record.throttled = ctx.throttle.has_value() && !ctx.throttle->allowed;
   log_.Add(record);
   if (options_.log_requests && logger_ != nullptr) {
-    logger_->Info("request", {{"method", request.method},
-                              {"path", request.path},
-                              {"api-version", ctx.api_version},
-                              {"status", std::to_string(record.status)},
-                              {"fault", ctx.fault},
-                              {"request-id", ctx.request_id}});
+    LogFields fields = {{"method", request.method},
+                        {"path", request.path},
+                        {"api-version", ctx.api_version},
+                        {"status", std::to_string(record.status)},
+                        {"request-id", ctx.request_id}};
+    if (!ctx.fault.empty()) {
+      fields.emplace_back("fault", ctx.fault);
+    }
+    logger_->Info("request", fields);
   }
   return response;
 }
 
-ServerResponse Emulator::HandleLocked(const ServerRequest& request, const Route& route,
-                                      Ctx& ctx) {
+ServerResponse Emulator::HandleLocked(const ServerRequest& request, const Route& route, Ctx& ctx) {
   switch (route.kind) {
     case RouteKind::kToken:
       if (request.method != "POST") {
@@ -113,10 +115,10 @@ ServerResponse Emulator::HandleLocked(const ServerRequest& request, const Route&
                                AuthSettings{options_.token_lifetime}, ctx.now);
     case RouteKind::kUnknown:
     case RouteKind::kAdmin:
-      return ErrorResponse(ArmStatus(
-          absl::StatusCode::kNotFound, "NotFound",
-          absl::StrCat("No HTTP resource was found that matches the request URI '",
-                       request.path, "'.")));
+      return ErrorResponse(
+          ArmStatus(absl::StatusCode::kNotFound, "NotFound",
+                    absl::StrCat("No HTTP resource was found that matches the request URI '",
+                                 request.path, "'.")));
     default:
       return DispatchArm(request, route, ctx);
   }
@@ -126,8 +128,7 @@ ServerResponse Emulator::HandleLocked(const ServerRequest& request, const Route&
                                               request.method, "'.")));
 }
 
-ServerResponse Emulator::DispatchArm(const ServerRequest& request, const Route& route,
-                                     Ctx& ctx) {
+ServerResponse Emulator::DispatchArm(const ServerRequest& request, const Route& route, Ctx& ctx) {
   ctx.arm = true;
   ctx.op_type = request.method == "GET"      ? OpType::kRead
                 : request.method == "DELETE" ? OpType::kDelete
@@ -158,7 +159,8 @@ ServerResponse Emulator::DispatchArm(const ServerRequest& request, const Route& 
         absl::StatusCode::kResourceExhausted, "SubscriptionRequestsThrottled",
         absl::StrCat("Number of '", op_name, "' requests for subscription '", route.subscription,
                      "' actor '", ctx.throttle->global_limited ? "*" : ctx.principal,
-                     "' exceeded. Please try again after '", wait, "' seconds after the "
+                     "' exceeded. Please try again after '", wait,
+                     "' seconds after the "
                      "additional tokens are available. Refer to "
                      "https://aka.ms/arm-throttling for additional information.")));
     response.headers.emplace_back("Retry-After", std::to_string(wait));
@@ -167,23 +169,21 @@ ServerResponse Emulator::DispatchArm(const ServerRequest& request, const Route& 
   // 3. api-version.
   std::optional<std::string> api_version = GetQuery(request, "api-version");
   if (!api_version.has_value() || api_version->empty()) {
-    return ErrorResponse(ArmStatus(absl::StatusCode::kInvalidArgument,
-                                   "MissingApiVersionParameter",
+    return ErrorResponse(ArmStatus(absl::StatusCode::kInvalidArgument, "MissingApiVersionParameter",
                                    "The api-version query parameter (?api-version=) is required "
                                    "for all requests."));
   }
   if (!IsSupportedApiVersion(*api_version)) {
-    return ErrorResponse(ArmStatus(
-        absl::StatusCode::kInvalidArgument, "InvalidApiVersionParameter",
-        absl::StrCat("The api-version '", *api_version,
-                     "' is invalid. The supported versions are '", Av(kApi2025), ",", Av(kApi2024),
-                     "'.")));
+    return ErrorResponse(ArmStatus(absl::StatusCode::kInvalidArgument, "InvalidApiVersionParameter",
+                                   absl::StrCat("The api-version '", *api_version,
+                                                "' is invalid. The supported versions are '",
+                                                Av(kApi2025), ",", Av(kApi2024), "'.")));
   }
   // 4. Subscription.
   if (topology_.FindSubscription(route.subscription) == nullptr) {
-    return ErrorResponse(ArmStatus(absl::StatusCode::kNotFound, "SubscriptionNotFound",
-                                   absl::StrCat("The subscription '", route.subscription,
-                                                "' could not be found.")));
+    return ErrorResponse(
+        ArmStatus(absl::StatusCode::kNotFound, "SubscriptionNotFound",
+                  absl::StrCat("The subscription '", route.subscription, "' could not be found.")));
   }
   const std::string& m = request.method;
   switch (route.kind) {
@@ -248,8 +248,7 @@ void Emulator::FinishResponse(const ServerRequest& request, const Ctx& ctx,
   SetHeader(h, "x-ms-request-id", ctx.request_id);
   SetHeader(h, "x-ms-correlation-request-id", ctx.correlation_id);
   SetHeader(h, "x-ms-routing-request-id",
-            absl::StrCat("LOCAL:", absl::FormatTime("%Y%m%dT%H%M%SZ", ctx.now,
-                                                    absl::UTCTimeZone()),
+            absl::StrCat("LOCAL:", absl::FormatTime("%Y%m%dT%H%M%SZ", ctx.now, absl::UTCTimeZone()),
                          ":", ctx.request_id));
   std::optional<std::string> echo = GetHeader(request.headers, "x-ms-return-client-request-id");
   std::optional<std::string> client_id = GetHeader(request.headers, "x-ms-client-request-id");

@@ -42,7 +42,7 @@ struct EmulatorOptions {
   bool auth = true;       // false = no Authorization checks at all (--no-auth)
   std::string dev_token;  // a static bearer token accepted as principal "dev" ("" = none)
   absl::Duration token_lifetime = absl::Seconds(3600);
-  uint64_t seed = 1;  // request ids, operation ids, fault dice, token checksum key
+  uint64_t seed = 1;  // request ids, operation ids and fault dice
   // Base of the URLs in Azure-AsyncOperation/Location/nextLink. "" = scheme://{Host header}.
   std::string public_base_url;
   std::string scheme = "http";  // used with the Host header when public_base_url is ""
@@ -112,14 +112,14 @@ class Emulator {
   const TokenAuthority authority_;
 
   std::mutex mu_;
-  RandomSource rng_;            // guarded by mu_
-  Topology topology_;           // guarded by mu_
+  RandomSource rng_;                   // guarded by mu_
+  Topology topology_;                  // guarded by mu_
   std::vector<Principal> principals_;  // guarded by mu_
-  ConnectionStore store_;       // guarded by mu_
-  OperationTable operations_;   // guarded by mu_
-  Throttler throttler_;         // guarded by mu_
-  FaultInjector faults_;        // guarded by mu_
-  RequestLog log_;              // guarded by mu_
+  ConnectionStore store_;              // guarded by mu_
+  OperationTable operations_;          // guarded by mu_
+  Throttler throttler_;                // guarded by mu_
+  FaultInjector faults_;               // guarded by mu_
+  RequestLog log_;                     // guarded by mu_
 };
 
 }  // namespace kustodian::emulator

@@ -64,15 +64,15 @@ ServerResponse Emulator::ValidateConnection(const ServerRequest& request, const 
     return ErrorResponse(body.status());
   }
   if (!body->is_object() || !body->contains("properties") || !(*body)["properties"].is_object()) {
-    return ErrorResponse(
-        ContentError("Required property 'properties' not found in JSON. Path ''"));
+    return ErrorResponse(ContentError("Required property 'properties' not found in JSON. Path ''"));
   }
   std::string name = body->value("dataConnectionName", std::string());
   const nlohmann::json& connection = (*body)["properties"];
   nlohmann::json props = connection.value("properties", nlohmann::json::object());
   std::vector<std::string> errors;
-  std::string kind =
-      connection.contains("kind") && connection["kind"].is_string() ? connection["kind"].get<std::string>() : "";
+  std::string kind = connection.contains("kind") && connection["kind"].is_string()
+                         ? connection["kind"].get<std::string>()
+                         : "";
   const KindRules* rules = kind.empty() ? nullptr : FindKind(kind);
   if (kind.empty()) {
     errors.push_back("The data connection kind is required.");
@@ -92,12 +92,13 @@ ServerResponse Emulator::ValidateConnection(const ServerRequest& request, const 
     if (!hub.empty() && !group.empty()) {
       for (const StoredConnection* other : store_.InDatabase(DatabaseKey(
                route.subscription, route.resource_group, route.cluster, route.database))) {
-        if (!absl::EqualsIgnoreCase(other->name, name) &&
-            EventHubOf(other->requested) == hub && ConsumerGroupOf(other->requested) == group) {
-          errors.push_back(absl::StrCat("Validation Errors found: event hub resource id and "
-                                        "consumer group tuple provided are already used by data "
-                                        "connection '",
-                                        other->name, "'."));
+        if (!absl::EqualsIgnoreCase(other->name, name) && EventHubOf(other->requested) == hub &&
+            ConsumerGroupOf(other->requested) == group) {
+          errors.push_back(
+              absl::StrCat("Validation Errors found: event hub resource id and "
+                           "consumer group tuple provided are already used by data "
+                           "connection '",
+                           other->name, "'."));
         }
       }
     }
@@ -110,8 +111,7 @@ ServerResponse Emulator::ValidateConnection(const ServerRequest& request, const 
   return JsonResponse(200, out);
 }
 
-ServerResponse Emulator::CheckName(const ServerRequest& request, const Route& route,
-                                   Ctx& /*ctx*/) {
+ServerResponse Emulator::CheckName(const ServerRequest& request, const Route& route, Ctx& /*ctx*/) {
   const ClusterInfo* cluster = nullptr;
   std::string database;
   absl::Status st = ResolveParents(route, true, "action", &cluster, &database);
@@ -124,17 +124,17 @@ ServerResponse Emulator::CheckName(const ServerRequest& request, const Route& ro
   }
   for (const char* field : {"name", "type"}) {
     if (!body->is_object() || !body->contains(field) || !(*body)[field].is_string()) {
-      return ErrorResponse(ContentError(
-          absl::StrCat("Required property '", field, "' not found in JSON. Path ''")));
+      return ErrorResponse(
+          ContentError(absl::StrCat("Required property '", field, "' not found in JSON. Path ''")));
     }
   }
   std::string name = (*body)["name"].get<std::string>();
   std::string type = (*body)["type"].get<std::string>();
   if (!absl::EqualsIgnoreCase(type, "Microsoft.Kusto/clusters/databases/dataConnections")) {
-    return ErrorResponse(ContentError(absl::StrCat(
-        "Error converting value \"", type,
-        "\" to type 'DataConnectionType'. Allowed: "
-        "'Microsoft.Kusto/clusters/databases/dataConnections'. Path 'type'")));
+    return ErrorResponse(ContentError(
+        absl::StrCat("Error converting value \"", type,
+                     "\" to type 'DataConnectionType'. Allowed: "
+                     "'Microsoft.Kusto/clusters/databases/dataConnections'. Path 'type'")));
   }
   OrderedJson out;
   out["name"] = name;
@@ -146,8 +146,8 @@ ServerResponse Emulator::CheckName(const ServerRequest& request, const Route& ro
     out["reason"] = "AlreadyExists";
   } else if (!IsValidConnectionName(name)) {
     out["nameAvailable"] = false;
-    out["message"] = absl::StrCat("Name '", name,
-                                  "' is invalid: use 1-40 letters, digits, '-', '_' or '.'.");
+    out["message"] =
+        absl::StrCat("Name '", name, "' is invalid: use 1-40 letters, digits, '-', '_' or '.'.");
     out["reason"] = "Invalid";
   } else {
     out["nameAvailable"] = true;
@@ -155,15 +155,14 @@ ServerResponse Emulator::CheckName(const ServerRequest& request, const Route& ro
   return JsonResponse(200, out);
 }
 
-ServerResponse Emulator::GetOperation(const ServerRequest& request, const Route& route,
-                                      Ctx& ctx) {
+ServerResponse Emulator::GetOperation(const ServerRequest& request, const Route& route, Ctx& ctx) {
   const Operation* op = operations_.Find(route.operation_id);
   if (op == nullptr || !absl::EqualsIgnoreCase(op->subscription, route.subscription) ||
       NormalizedLocation(route.location) != NormalizedLocation(op->location)) {
-    return ErrorResponse(ArmStatus(absl::StatusCode::kNotFound, "NotFound",
-                                   absl::StrCat("The operation '", route.operation_id,
-                                                "' was not found in location '", route.location,
-                                                "'.")));
+    return ErrorResponse(
+        ArmStatus(absl::StatusCode::kNotFound, "NotFound",
+                  absl::StrCat("The operation '", route.operation_id,
+                               "' was not found in location '", route.location, "'.")));
   }
   std::optional<std::string> response_type = GetQuery(request, "operationResultResponseType");
   if (!response_type.has_value() || !absl::EqualsIgnoreCase(*response_type, "Location")) {
@@ -175,9 +174,9 @@ ServerResponse Emulator::GetOperation(const ServerRequest& request, const Route&
     std::string location = PercentEncodeSegment(op->location);
     response.headers.emplace_back("Location", OperationUrl(request, op->subscription, location,
                                                            op->id, op->api_version, true));
-    response.headers.emplace_back("Azure-AsyncOperation",
-                                  OperationUrl(request, op->subscription, location, op->id,
-                                               op->api_version, false));
+    response.headers.emplace_back(
+        "Azure-AsyncOperation",
+        OperationUrl(request, op->subscription, location, op->id, op->api_version, false));
     if (options_.lro_retry_after_seconds.has_value()) {
       response.headers.emplace_back("Retry-After",
                                     std::to_string(*options_.lro_retry_after_seconds));
@@ -195,12 +194,11 @@ ServerResponse Emulator::GetOperation(const ServerRequest& request, const Route&
   if (connection == nullptr) {
     return EmptyResponse(200);
   }
-  const ClusterInfo* cluster =
-      topology_.FindCluster(connection->subscription, connection->resource_group,
-                            connection->cluster);
-  return JsonResponse(200, ConnectionBody(*connection,
-                                          cluster != nullptr ? cluster->location : op->location,
-                                          connection->provisioning_state));
+  const ClusterInfo* cluster = topology_.FindCluster(
+      connection->subscription, connection->resource_group, connection->cluster);
+  return JsonResponse(
+      200, ConnectionBody(*connection, cluster != nullptr ? cluster->location : op->location,
+                          connection->provisioning_state));
 }
 
 }  // namespace kustodian::emulator

@@ -145,8 +145,8 @@ ServerResponse Emulator::AdminPutConnection(const ServerRequest& request, std::s
   if (!body->is_object()) {
     return AdminError(absl::StatusCode::kInvalidArgument, "the body must be a JSON object");
   }
-  std::string key = ConnectionKey(parsed->subscription_id, parsed->resource_group,
-                                  parsed->cluster, parsed->database, parsed->name);
+  std::string key = ConnectionKey(parsed->subscription_id, parsed->resource_group, parsed->cluster,
+                                  parsed->database, parsed->name);
   StoredConnection* existing = store_.Find(key);
   std::string kind = body->value("kind", existing != nullptr ? existing->kind : std::string());
   const KindRules* rules = FindKind(kind);
@@ -168,9 +168,8 @@ ServerResponse Emulator::AdminPutConnection(const ServerRequest& request, std::s
   if (patch.is_object()) {
     requested.merge_patch(patch);
   }
-  absl::StatusOr<RenderedProperties> rendered =
-      RenderProperties(*rules, requested, same_kind ? &existing->properties : nullptr,
-                       clock_.Now(), kApi2025);
+  absl::StatusOr<RenderedProperties> rendered = RenderProperties(
+      *rules, requested, same_kind ? &existing->properties : nullptr, clock_.Now(), kApi2025);
   if (!rendered.ok()) {
     return ErrorResponse(rendered.status());
   }
@@ -193,8 +192,8 @@ ServerResponse Emulator::AdminDeleteConnection(std::string_view id) {
   if (!parsed.ok()) {
     return ErrorResponse(parsed.status());
   }
-  if (!store_.Erase(ConnectionKey(parsed->subscription_id, parsed->resource_group,
-                                  parsed->cluster, parsed->database, parsed->name))) {
+  if (!store_.Erase(ConnectionKey(parsed->subscription_id, parsed->resource_group, parsed->cluster,
+                                  parsed->database, parsed->name))) {
     return AdminError(absl::StatusCode::kNotFound, absl::StrCat("no connection '", Av(id), "'"));
   }
   return EmptyResponse(204);

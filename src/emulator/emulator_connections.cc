@@ -25,8 +25,7 @@ absl::Status BadRequest(std::string_view detail) {
 
 absl::Status ConnectionNotFound(const ServerRequest& request) {
   return ArmStatus(absl::StatusCode::kNotFound, "ResourceNotFound",
-                   absl::StrCat("The resource with identifier '", request.path,
-                                "' is not found."));
+                   absl::StrCat("The resource with identifier '", request.path, "' is not found."));
 }
 
 void AddRetryAfter(const EmulatorOptions& options, ServerResponse& response) {
@@ -40,9 +39,9 @@ void AddRetryAfter(const EmulatorOptions& options, ServerResponse& response) {
 absl::Status Emulator::ResolveParents(const Route& route, bool write, std::string_view action,
                                       const ClusterInfo** cluster, std::string* database) const {
   if (topology_.FindResourceGroup(route.subscription, route.resource_group) == nullptr) {
-    return ArmStatus(absl::StatusCode::kNotFound, "ResourceGroupNotFound",
-                     absl::StrCat("Resource group '", route.resource_group,
-                                  "' could not be found."));
+    return ArmStatus(
+        absl::StatusCode::kNotFound, "ResourceGroupNotFound",
+        absl::StrCat("Resource group '", route.resource_group, "' could not be found."));
   }
   *cluster = topology_.FindCluster(route.subscription, route.resource_group, route.cluster);
   if (*cluster == nullptr) {
@@ -109,14 +108,13 @@ ServerResponse Emulator::GetConnection(const ServerRequest& request, const Route
   if (!st.ok()) {
     return ErrorResponse(st);
   }
-  StoredConnection* connection = store_.Find(
-      ConnectionKey(route.subscription, route.resource_group, route.cluster, route.database,
-                    route.name));
+  StoredConnection* connection = store_.Find(ConnectionKey(
+      route.subscription, route.resource_group, route.cluster, route.database, route.name));
   if (connection == nullptr) {
     return ErrorResponse(ConnectionNotFound(request));
   }
-  return JsonResponse(200, ConnectionBody(*connection, cluster->location,
-                                          connection->provisioning_state));
+  return JsonResponse(
+      200, ConnectionBody(*connection, cluster->location, connection->provisioning_state));
 }
 
 ServerResponse Emulator::ListConnections(const ServerRequest& request, const Route& route,
@@ -145,14 +143,14 @@ ServerResponse Emulator::ListConnections(const ServerRequest& request, const Rou
     body["value"].push_back(ConnectionBody(*all[i], cluster->location, all[i]->provisioning_state));
   }
   if (end < all.size()) {
-    body["nextLink"] = absl::StrCat(BaseUrl(request), request.path, "?api-version=",
-                                    ctx.api_version, "&$skiptoken=", end);
+    body["nextLink"] = absl::StrCat(BaseUrl(request), request.path,
+                                    "?api-version=", ctx.api_version, "&$skiptoken=", end);
   }
   return JsonResponse(200, body);
 }
 
-ServerResponse Emulator::PutConnection(const ServerRequest& request, const Route& route,
-                                       Ctx& ctx, bool patch) {
+ServerResponse Emulator::PutConnection(const ServerRequest& request, const Route& route, Ctx& ctx,
+                                       bool patch) {
   const ClusterInfo* cluster = nullptr;
   std::string database;
   absl::Status st = ResolveParents(route, true, "write", &cluster, &database);
@@ -171,29 +169,30 @@ ServerResponse Emulator::PutConnection(const ServerRequest& request, const Route
     return ErrorResponse(ContentError("Required property 'kind' not found in JSON. Path ''"));
   }
   if (!(*body)["kind"].is_string()) {
-    return ErrorResponse(ContentError(absl::StrCat("Error converting value ",
-                                                   (*body)["kind"].dump(),
-                                                   " to type 'System.String'. Path 'kind'")));
+    return ErrorResponse(
+        ContentError(absl::StrCat("Error converting value ", (*body)["kind"].dump(),
+                                  " to type 'System.String'. Path 'kind'")));
   }
   std::string kind = (*body)["kind"].get<std::string>();
   const KindRules* rules = FindKind(kind);
   if (rules == nullptr) {
-    return ErrorResponse(BadRequest(absl::StrCat(
-        "The data connection kind '", kind, "' is not supported. Supported kinds are: EventHub, "
-        "EventGrid, IotHub, CosmosDb, EventHubWithManagedIdentity (2025-02-14), "
-        "EventGridWithManagedIdentity (2025-02-14).")));
+    return ErrorResponse(BadRequest(
+        absl::StrCat("The data connection kind '", kind,
+                     "' is not supported. Supported kinds are: EventHub, "
+                     "EventGrid, IotHub, CosmosDb, EventHubWithManagedIdentity (2025-02-14), "
+                     "EventGridWithManagedIdentity (2025-02-14).")));
   }
   if (rules->api_2025_only && ctx.api_version != kApi2025) {
     return ErrorResponse(BadRequest(absl::StrCat("The data connection kind '", rules->name,
                                                  "' requires api-version '", Av(kApi2025),
-                                                 "'; the request used '", ctx.api_version,
-                                                 "'.")));
+                                                 "'; the request used '", ctx.api_version, "'.")));
   }
   std::string location_sent;
   if (body->contains("location") && !(*body)["location"].is_null()) {
     if (!(*body)["location"].is_string()) {
-      return ErrorResponse(ContentError("Error converting value to type 'System.String'. Path "
-                                        "'location'"));
+      return ErrorResponse(
+          ContentError("Error converting value to type 'System.String'. Path "
+                       "'location'"));
     }
     location_sent = (*body)["location"].get<std::string>();
   }
@@ -216,10 +215,11 @@ ServerResponse Emulator::PutConnection(const ServerRequest& request, const Route
     return ErrorResponse(st);
   }
   if (existing != nullptr && existing->kind != rules->name) {
-    return ErrorResponse(BadRequest(absl::StrCat(
-        "The kind of data connection '", existing->name, "' cannot be changed from '",
-        existing->kind, "' to '", rules->name, "'. Delete the data connection and create it "
-        "again.")));
+    return ErrorResponse(
+        BadRequest(absl::StrCat("The kind of data connection '", existing->name,
+                                "' cannot be changed from '", existing->kind, "' to '", rules->name,
+                                "'. Delete the data connection and create it "
+                                "again.")));
   }
   nlohmann::json sent = body->value("properties", nlohmann::json::object());
   if (patch && sent.is_object()) {
@@ -227,9 +227,9 @@ ServerResponse Emulator::PutConnection(const ServerRequest& request, const Route
     merged.merge_patch(sent);
     sent = std::move(merged);
   }
-  absl::StatusOr<RenderedProperties> rendered = RenderProperties(
-      *rules, sent, existing != nullptr ? &existing->properties : nullptr, ctx.now,
-      ctx.api_version);
+  absl::StatusOr<RenderedProperties> rendered =
+      RenderProperties(*rules, sent, existing != nullptr ? &existing->properties : nullptr, ctx.now,
+                       ctx.api_version);
   if (!rendered.ok()) {
     return ErrorResponse(rendered.status());
   }
@@ -265,16 +265,16 @@ ServerResponse Emulator::PutConnection(const ServerRequest& request, const Route
     // §6: 201, "Creating", the location echoed as sent, an operation URL on the sent location.
     out = ConnectionBody(*target, location_sent.empty() ? cluster->location : location_sent,
                          "Creating");
-    async_url = OperationUrl(request, op.subscription,
-                             NormalizedLocation(location_sent.empty() ? cluster->location
-                                                                      : location_sent),
-                             op.id, ctx.api_version, false);
+    async_url =
+        OperationUrl(request, op.subscription,
+                     NormalizedLocation(location_sent.empty() ? cluster->location : location_sent),
+                     op.id, ctx.api_version, false);
     response.status = 201;
   } else {
     // §6: 200, "Accepted", the display name, and an operation URL with literal spaces.
     out = ConnectionBody(*target, cluster->location, "Accepted");
-    async_url = OperationUrl(request, op.subscription, cluster->location, op.id,
-                             ctx.api_version, false);
+    async_url =
+        OperationUrl(request, op.subscription, cluster->location, op.id, ctx.api_version, false);
     response.status = 200;
   }
   // A retrievalStartDate sent is echoed verbatim here, read back canonical later (§6).

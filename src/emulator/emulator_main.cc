@@ -108,6 +108,7 @@ int Fail(const std::string& message) {
 }
 
 int Run(int argc, char** argv) {
+  RealClock clock;
   CLI::App app{kDescription, "kustodian-emulator"};
   app.footer(kFooter);
   std::string world_file, bind = "127.0.0.1", port_file, tls_cert, tls_key, public_url;
@@ -156,7 +157,9 @@ int Run(int argc, char** argv) {
                  "Page LIST results with nextLink; 0 = no paging (as real Kusto)")
       ->capture_default_str();
   app.add_option("--fault", fault_specs, "Inject faults, KIND[=ARG]:WHEN[:METHOD[:PATH]] (below)");
-  app.add_option("--seed", options.seed, "Seed for ids and fault dice")->capture_default_str();
+  CLI::Option* seed_option =
+      app.add_option("--seed", options.seed,
+                     "Seed for request/operation ids and fault dice; default: from the clock");
   app.add_option("--dev-token", options.dev_token,
                  "Also accept 'Authorization: Bearer TOKEN' as principal \"dev\"");
   app.add_flag("--no-auth", no_auth, "Do not check Authorization at all");
@@ -168,6 +171,9 @@ int Run(int argc, char** argv) {
   }
 
   options.auth = !no_auth;
+  if (seed_option->count() == 0) {
+    options.seed = static_cast<uint64_t>(absl::ToUnixNanos(clock.Now()));
+  }
   if (lro_retry_after >= 0) {
     options.lro_retry_after_seconds = lro_retry_after;
   }
@@ -215,7 +221,6 @@ int Run(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  RealClock clock;
   Logger logger(LogLevel::kInfo, LogFormat::kText, clock);
   Emulator emulator(options, clock, &logger);
   absl::Status loaded = emulator.LoadWorld(world);
@@ -223,11 +228,10 @@ int Run(int argc, char** argv) {
     return Fail(absl::StrCat(world_file, ": ", loaded.message()));
   }
   HttpServer server;
-  server.Route("*", "/", [&emulator](const ServerRequest& request) {
-    return emulator.Handle(request);
-  });
-  absl::StatusOr<int> bound = tls_cert.empty() ? server.Start(bind, port)
-                                               : server.StartTls(bind, port, tls_cert, tls_key);
+  server.Route("*", "/",
+               [&emulator](const ServerRequest& request) { return emulator.Handle(request); });
+  absl::StatusOr<int> bound =
+      tls_cert.empty() ? server.Start(bind, port) : server.StartTls(bind, port, tls_cert, tls_key);
   if (!bound.ok()) {
     return Fail(std::string(bound.status().message()));
   }

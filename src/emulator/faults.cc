@@ -19,9 +19,9 @@ struct KindName {
   const char* name;
 };
 constexpr KindName kKindNames[] = {
-    {FaultKind::k429, "429"},   {FaultKind::k429NoRetryAfter, "429-no-retry-after"},
-    {FaultKind::k500, "500"},   {FaultKind::k503, "503"},
-    {FaultKind::k504, "504"},   {FaultKind::kDrop, "drop"},
+    {FaultKind::k429, "429"},         {FaultKind::k429NoRetryAfter, "429-no-retry-after"},
+    {FaultKind::k500, "500"},         {FaultKind::k503, "503"},
+    {FaultKind::k504, "504"},         {FaultKind::kDrop, "drop"},
     {FaultKind::kLatency, "latency"}, {FaultKind::kLroFail, "lro-fail"},
 };
 
@@ -192,7 +192,9 @@ bool FaultInjector::Fires(FaultRule& rule, std::string_view method, std::string_
   if (!rule.method.empty() && !absl::EqualsIgnoreCase(rule.method, Av(method))) {
     return false;
   }
-  if (!rule.path_contains.empty() && !absl::StrContains(absl::AsciiStrToLower(Av(path)), absl::AsciiStrToLower(rule.path_contains))) {
+  if (!rule.path_contains.empty() &&
+      !absl::StrContains(absl::AsciiStrToLower(Av(path)),
+                         absl::AsciiStrToLower(rule.path_contains))) {
     return false;
   }
   if (rule.count > 0) {
@@ -209,9 +211,9 @@ bool FaultInjector::Fires(FaultRule& rule, std::string_view method, std::string_
 }
 
 void FaultInjector::DropExpired() {
-  rules_.erase(std::remove_if(rules_.begin(), rules_.end(),
-                              [](const FaultRule& r) { return r.count < 0; }),
-               rules_.end());
+  rules_.erase(
+      std::remove_if(rules_.begin(), rules_.end(), [](const FaultRule& r) { return r.count < 0; }),
+      rules_.end());
 }
 
 FaultDecision FaultInjector::Decide(std::string_view method, std::string_view path,

@@ -25,8 +25,8 @@ std::string_view FaultKindName(FaultKind kind);
 struct FaultRule {
   int id = 0;  // assigned by FaultInjector::Add
   FaultKind kind = FaultKind::k500;
-  double probability = 1.0;  // used when count == 0
-  int count = 0;             // > 0: fires on each of the next `count` matching calls, then expires
+  double probability = 1.0;   // used when count == 0
+  int count = 0;              // > 0: fires on each of the next `count` matching calls, then expires
   std::string method;         // "" = any method (case-insensitive)
   std::string path_contains;  // "" = any path (case-insensitive substring)
   absl::Duration latency;     // kLatency: the added delay
@@ -35,8 +35,8 @@ struct FaultRule {
 
 // Parses a --fault spec: KIND[=ARG]:WHEN[:METHOD[:PATH]], WHEN = a probability in [0,1] or
 // xN ("the next N calls"); ARG = Retry-After seconds for 429, milliseconds for latency
-// (required). Examples: "503:0.1", "429=5:x3:PUT", "latency=200:1", "drop:x1:GET:/operationResults/".
-// InvalidArgument saying what is wrong otherwise.
+// (required). Examples: "503:0.1", "429=5:x3:PUT", "latency=200:1",
+// "drop:x1:GET:/operationResults/". InvalidArgument saying what is wrong otherwise.
 absl::StatusOr<FaultRule> ParseFaultSpec(std::string_view spec);
 
 // Parses the admin API's JSON: one object or an array of them, each either {"spec": "..."} or
@@ -45,8 +45,8 @@ absl::StatusOr<std::vector<FaultRule>> FaultRulesFromJson(const nlohmann::json& 
 nlohmann::json FaultRuleToJson(const FaultRule& rule);
 
 struct FaultDecision {
-  absl::Duration latency;           // total added delay (0 = none)
-  std::optional<FaultRule> error;   // the error rule that fired, if any
+  absl::Duration latency;          // total added delay (0 = none)
+  std::optional<FaultRule> error;  // the error rule that fired, if any
 };
 
 // Not thread-safe (the Emulator guards it).

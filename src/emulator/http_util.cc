@@ -137,8 +137,7 @@ bool IsLoopbackAddress(std::string_view addr) {
          absl::StartsWith(Av(addr), "127.") || absl::StartsWith(Av(addr), "::ffff:127.");
 }
 
-absl::Status ArmStatus(absl::StatusCode code, std::string_view arm_code,
-                       std::string_view message) {
+absl::Status ArmStatus(absl::StatusCode code, std::string_view arm_code, std::string_view message) {
   absl::Status status(code, Av(message));
   SetArmErrorCode(status, arm_code);
   return status;

@@ -35,9 +35,7 @@ std::string RandomSource::NewGuid() {
   return FormatGuid(hi, lo);
 }
 
-double RandomSource::Uniform() {
-  return std::uniform_real_distribution<double>(0.0, 1.0)(engine_);
-}
+double RandomSource::Uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(engine_); }
 
 std::string StableGuid(std::string_view key) {
   return FormatGuid(Fnv1a(key, 0xcbf29ce484222325ull), Fnv1a(key, 0x84222325cbf29ce4ull));

@@ -34,7 +34,9 @@ PropRule ObjectId() {
   return r;
 }
 
-PropRule Routing() { return Str("databaseRouting", false, Fill::kDefault, EnumSet::kRouting, "Single"); }
+PropRule Routing() {
+  return Str("databaseRouting", false, Fill::kDefault, EnumSet::kRouting, "Single");
+}
 PropRule Compression() {
   return Str("compression", false, Fill::kDefault, EnumSet::kCompression, "None");
 }
@@ -46,15 +48,15 @@ PropRule BlobEventType() {
 std::vector<KindRules> BuildKinds() {
   constexpr Fill kEhUnset = Fill::kEmptyOnCreateNullOnUpdate;
   std::vector<KindRules> kinds;
-  kinds.push_back(KindRules{
-      "EventHub",
-      false,
-      {Str("eventHubResourceId", true), Str("consumerGroup", true),
-       Str("tableName", false, kEhUnset), Str("mappingRuleName", false, kEhUnset),
-       Str("dataFormat", false, kEhUnset, EnumSet::kDataFormat),
-       Typed("eventSystemProperties", PropType::kStringList, Fill::kEmptyList), Compression(),
-       Str("managedIdentityResourceId", false, Fill::kNull), ObjectId(), Routing(),
-       Typed("retrievalStartDate", PropType::kDateTime, Fill::kServerTime)}});
+  kinds.push_back(
+      KindRules{"EventHub",
+                false,
+                {Str("eventHubResourceId", true), Str("consumerGroup", true),
+                 Str("tableName", false, kEhUnset), Str("mappingRuleName", false, kEhUnset),
+                 Str("dataFormat", false, kEhUnset, EnumSet::kDataFormat),
+                 Typed("eventSystemProperties", PropType::kStringList, Fill::kEmptyList),
+                 Compression(), Str("managedIdentityResourceId", false, Fill::kNull), ObjectId(),
+                 Routing(), Typed("retrievalStartDate", PropType::kDateTime, Fill::kServerTime)}});
   kinds.push_back(KindRules{
       "EventGrid",
       false,
@@ -64,16 +66,16 @@ std::vector<KindRules> BuildKinds() {
        Str("tableName", false, Fill::kNull), Str("mappingRuleName", false, Fill::kNull),
        Str("dataFormat", false, Fill::kNull, EnumSet::kDataFormat), BlobEventType(),
        Str("managedIdentityResourceId", false, Fill::kNull), ObjectId(), Routing()}});
-  kinds.push_back(KindRules{
-      "IotHub",
-      false,
-      {Str("iotHubResourceId", true), Str("consumerGroup", true),
-       Str("tableName", false, Fill::kEmptyString),
-       Str("mappingRuleName", false, Fill::kEmptyString),
-       Str("dataFormat", false, Fill::kEmptyString, EnumSet::kDataFormat),
-       Typed("eventSystemProperties", PropType::kStringList, Fill::kEmptyList),
-       Str("sharedAccessPolicyName", true), Routing(),
-       Typed("retrievalStartDate", PropType::kDateTime, Fill::kServerTime)}});
+  kinds.push_back(
+      KindRules{"IotHub",
+                false,
+                {Str("iotHubResourceId", true), Str("consumerGroup", true),
+                 Str("tableName", false, Fill::kEmptyString),
+                 Str("mappingRuleName", false, Fill::kEmptyString),
+                 Str("dataFormat", false, Fill::kEmptyString, EnumSet::kDataFormat),
+                 Typed("eventSystemProperties", PropType::kStringList, Fill::kEmptyList),
+                 Str("sharedAccessPolicyName", true), Routing(),
+                 Typed("retrievalStartDate", PropType::kDateTime, Fill::kServerTime)}});
   kinds.push_back(KindRules{
       "CosmosDb",
       false,
@@ -81,25 +83,25 @@ std::vector<KindRules> BuildKinds() {
        Str("managedIdentityResourceId", true), ObjectId(), Str("cosmosDbAccountResourceId", true),
        Str("cosmosDbDatabase", true), Str("cosmosDbContainer", true),
        Typed("retrievalStartDate", PropType::kDateTime, Fill::kServerTime)}});
-  kinds.push_back(KindRules{
-      "EventHubWithManagedIdentity",
-      true,
-      {Str("eventHubResourceIdForManagedIdentity", true), Str("consumerGroup", true),
-       Str("tableName", false, kEhUnset), Str("mappingRuleName", false, kEhUnset),
-       Str("dataFormat", false, kEhUnset, EnumSet::kDataFormat),
-       Typed("eventSystemProperties", PropType::kStringList, Fill::kEmptyList), Compression(),
-       Str("managedIdentityResourceId", true), ObjectId(), Routing(),
-       Typed("retrievalStartDate", PropType::kDateTime, Fill::kServerTime)}});
-  kinds.push_back(KindRules{
-      "EventGridWithManagedIdentity",
-      true,
-      {Typed("ignoreFirstRecord", PropType::kBool, Fill::kDefault, "false"),
-       Str("storageAccountResourceIdForManagedIdentity", true),
-       Str("eventGridResourceId", false, Fill::kNull),
-       Str("eventHubResourceIdForManagedIdentity", true), Str("consumerGroup", true),
-       Str("tableName", false, Fill::kNull), Str("mappingRuleName", false, Fill::kNull),
-       Str("dataFormat", false, Fill::kNull, EnumSet::kDataFormat), BlobEventType(),
-       Str("managedIdentityResourceId", true), ObjectId(), Routing()}});
+  kinds.push_back(
+      KindRules{"EventHubWithManagedIdentity",
+                true,
+                {Str("eventHubResourceIdForManagedIdentity", true), Str("consumerGroup", true),
+                 Str("tableName", false, kEhUnset), Str("mappingRuleName", false, kEhUnset),
+                 Str("dataFormat", false, kEhUnset, EnumSet::kDataFormat),
+                 Typed("eventSystemProperties", PropType::kStringList, Fill::kEmptyList),
+                 Compression(), Str("managedIdentityResourceId", true), ObjectId(), Routing(),
+                 Typed("retrievalStartDate", PropType::kDateTime, Fill::kServerTime)}});
+  kinds.push_back(
+      KindRules{"EventGridWithManagedIdentity",
+                true,
+                {Typed("ignoreFirstRecord", PropType::kBool, Fill::kDefault, "false"),
+                 Str("storageAccountResourceIdForManagedIdentity", true),
+                 Str("eventGridResourceId", false, Fill::kNull),
+                 Str("eventHubResourceIdForManagedIdentity", true), Str("consumerGroup", true),
+                 Str("tableName", false, Fill::kNull), Str("mappingRuleName", false, Fill::kNull),
+                 Str("dataFormat", false, Fill::kNull, EnumSet::kDataFormat), BlobEventType(),
+                 Str("managedIdentityResourceId", true), ObjectId(), Routing()}});
   return kinds;
 }
 
@@ -111,10 +113,9 @@ const std::vector<KindRules>& AllKinds() {
 std::vector<std::string> EnumValues(EnumSet set, std::string_view api_version) {
   switch (set) {
     case EnumSet::kDataFormat: {
-      std::vector<std::string> v = {"MULTIJSON", "JSON",    "CSV",        "TSV",       "SCSV",
-                                    "SOHSV",     "PSV",     "TXT",        "RAW",       "SINGLEJSON",
-                                    "AVRO",      "TSVE",    "PARQUET",    "ORC",       "APACHEAVRO",
-                                    "W3CLOGFILE"};
+      std::vector<std::string> v = {
+          "MULTIJSON",  "JSON", "CSV",  "TSV",     "SCSV", "SOHSV",      "PSV",       "TXT", "RAW",
+          "SINGLEJSON", "AVRO", "TSVE", "PARQUET", "ORC",  "APACHEAVRO", "W3CLOGFILE"};
       if (api_version == kApi2025) {
         v.push_back("AZMONSTREAM");
       }
@@ -183,9 +184,8 @@ absl::Status CheckValue(const PropRule& rule, const nlohmann::json& value,
       *out = value;
       return absl::OkStatus();
     case PropType::kDateTime: {
-      std::optional<absl::Time> t = value.is_string()
-                                        ? ParseArmTime(value.get<std::string>())
-                                        : std::nullopt;
+      std::optional<absl::Time> t =
+          value.is_string() ? ParseArmTime(value.get<std::string>()) : std::nullopt;
       if (!t.has_value()) {
         return ContentError(absl::StrCat("Could not convert string to DateTime: ", value.dump(),
                                          ". Path '", path, "'"));
@@ -241,10 +241,11 @@ nlohmann::json CheckAll(const KindRules& rules, const nlohmann::json& sent,
     bool type_error_reported = sent.is_object() && sent.contains(rule.name) &&
                                !sent[rule.name].is_null() && it == requested.end();
     if (missing && !type_error_reported) {
-      problems->push_back(BadRequest(absl::StrCat("Validation Errors found: the property '",
-                                                  rule.name, "' is required for data connection "
-                                                  "kind '",
-                                                  rules.name, "'.")));
+      problems->push_back(
+          BadRequest(absl::StrCat("Validation Errors found: the property '", rule.name,
+                                  "' is required for data connection "
+                                  "kind '",
+                                  rules.name, "'.")));
     }
   }
   return requested;

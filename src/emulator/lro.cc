@@ -108,7 +108,7 @@ OrderedJson OperationStatusBody(const Operation& op, std::string_view location_i
   if (op.kind != OpKind::kDelete) {
     properties["operationKind"] = std::string(OperationKindName(op.kind));
     properties["provisioningState"] = op.Running() ? "Running" : op.status;
-    properties["operationState"] = op.Running()           ? "InProgress"
+    properties["operationState"] = op.Running()            ? "InProgress"
                                    : op.status == "Failed" ? "BadInput"
                                                            : "Completed";
   }

@@ -63,12 +63,12 @@ class OperationTable {
  private:
   size_t max_finished_;
   uint64_t next_seq_ = 0;
-  std::map<std::string, Operation> ops_;                 // lower-case id ->
-  std::map<uint64_t, std::string> by_start_;             // start order -> id key
+  std::map<std::string, Operation> ops_;                   // lower-case id ->
+  std::map<uint64_t, std::string> by_start_;               // start order -> id key
   std::multimap<absl::Time, std::string> running_by_due_;  // due -> id key (running only)
-  std::map<std::string, int> running_per_cluster_;       // cluster key -> running count
-  std::deque<std::string> finished_;                     // id keys, completion order
-  std::map<std::string, uint64_t> seq_of_;               // id key -> start seq
+  std::map<std::string, int> running_per_cluster_;         // cluster key -> running count
+  std::deque<std::string> finished_;                       // id keys, completion order
+  std::map<std::string, uint64_t> seq_of_;                 // id key -> start seq
 };
 
 // The status monitor body: {id, name, status, startTime, endTime, percentComplete, properties

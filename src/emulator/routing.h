@@ -10,14 +10,14 @@ namespace kustodian::emulator {
 
 enum class RouteKind {
   kUnknown,
-  kConnection,         // {DB}/dataConnections/{name}
-  kConnectionList,     // {DB}/dataConnections
-  kValidation,         // {DB}/dataConnectionValidation
-  kCheckName,          // {DB}/checkNameAvailability
-  kOperationResult,    // /subscriptions/{s}/providers/Microsoft.Kusto/locations/{l}/operationResults/{id}
-  kToken,              // /{tenant}/oauth2/v2.0/token
-  kImds,               // /metadata/identity/oauth2/token
-  kAdmin,              // /_admin/...
+  kConnection,      // {DB}/dataConnections/{name}
+  kConnectionList,  // {DB}/dataConnections
+  kValidation,      // {DB}/dataConnectionValidation
+  kCheckName,       // {DB}/checkNameAvailability
+  kOperationResult,  // /subscriptions/{s}/providers/Microsoft.Kusto/locations/{l}/operationResults/{id}
+  kToken,            // /{tenant}/oauth2/v2.0/token
+  kImds,             // /metadata/identity/oauth2/token
+  kAdmin,            // /_admin/...
 };
 
 struct Route {
@@ -26,11 +26,11 @@ struct Route {
   std::string resource_group;
   std::string cluster;
   std::string database;
-  std::string name;          // data connection name
-  std::string location;      // operationResults location segment (decoded)
+  std::string name;      // data connection name
+  std::string location;  // operationResults location segment (decoded)
   std::string operation_id;
-  std::string tenant;        // token endpoint
-  std::string admin_path;    // the path after "/_admin" (e.g. "/requests")
+  std::string tenant;      // token endpoint
+  std::string admin_path;  // the path after "/_admin" (e.g. "/requests")
   // For kUnknown paths under a subscription: the subscription, so its existence can be checked.
 };
 

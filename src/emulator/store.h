@@ -18,7 +18,7 @@ struct ClusterInfo {
   std::string subscription;  // canonical casing (as in the world file)
   std::string resource_group;
   std::string name;
-  std::string location;  // display name, e.g. "East US 2"
+  std::string location;                          // display name, e.g. "East US 2"
   std::map<std::string, std::string> databases;  // lower-case name -> canonical name
 };
 
@@ -58,9 +58,9 @@ struct StoredConnection {
   std::string cluster;
   std::string database;
   std::string name;
-  std::string kind;  // canonical ARM spelling
+  std::string kind;                                     // canonical ARM spelling
   nlohmann::json requested = nlohmann::json::object();  // properties the client set
-  OrderedJson properties = OrderedJson::object();     // as returned, without provisioningState
+  OrderedJson properties = OrderedJson::object();       // as returned, without provisioningState
   std::string provisioning_state = "Succeeded";
   std::string operation_id;  // the operation in flight, "" when none
 

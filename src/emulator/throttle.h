@@ -33,9 +33,9 @@ struct ThrottleOptions {
 
 struct ThrottleDecision {
   bool allowed = true;
-  int remaining = 0;         // principal bucket, after this request
-  int global_remaining = 0;  // subscription-wide bucket, after this request
-  absl::Duration retry_after;  // when throttled: whole seconds, at least 1
+  int remaining = 0;            // principal bucket, after this request
+  int global_remaining = 0;     // subscription-wide bucket, after this request
+  absl::Duration retry_after;   // when throttled: whole seconds, at least 1
   bool global_limited = false;  // when throttled: the global bucket was the empty one
 };
 

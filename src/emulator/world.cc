@@ -47,8 +47,8 @@ absl::StatusOr<std::string> RequiredString(const Ctx& ctx, const YAML::Node& nod
     return ctx.Error(node, absl::StrCat(Av(where), " is missing '", Av(key), "'"));
   }
   if (!value.IsScalar() || value.Scalar().empty()) {
-    return ctx.Error(value, absl::StrCat("'", Av(key), "' in ", Av(where),
-                                         " must be a non-empty string"));
+    return ctx.Error(value,
+                     absl::StrCat("'", Av(key), "' in ", Av(where), " must be a non-empty string"));
   }
   return value.Scalar();
 }
@@ -197,10 +197,9 @@ absl::Status ParseDatabase(const Ctx& ctx, const YAML::Node& n, WorldDatabase* o
     return name.status();
   }
   out->name = *name;
-  return ParseList(ctx, n, "connections", &out->connections,
-                   [&](const YAML::Node& c, WorldConnection* dc) {
-                     return ParseConnection(ctx, c, dc);
-                   });
+  return ParseList(
+      ctx, n, "connections", &out->connections,
+      [&](const YAML::Node& c, WorldConnection* dc) { return ParseConnection(ctx, c, dc); });
 }
 
 absl::Status ParseCluster(const Ctx& ctx, const YAML::Node& n, WorldCluster* out) {
@@ -217,10 +216,9 @@ absl::Status ParseCluster(const Ctx& ctx, const YAML::Node& n, WorldCluster* out
     return s.status();
   }
   out->location = DisplayLocation(*s);
-  return ParseList(ctx, n, "databases", &out->databases,
-                   [&](const YAML::Node& d, WorldDatabase* db) {
-                     return ParseDatabase(ctx, d, db);
-                   });
+  return ParseList(
+      ctx, n, "databases", &out->databases,
+      [&](const YAML::Node& d, WorldDatabase* db) { return ParseDatabase(ctx, d, db); });
 }
 
 absl::Status ParseResourceGroup(const Ctx& ctx, const YAML::Node& n, WorldResourceGroup* out) {
@@ -247,10 +245,9 @@ absl::Status ParseSubscription(const Ctx& ctx, const YAML::Node& n, WorldSubscri
     return id.status();
   }
   out->id = *id;
-  return ParseList(ctx, n, "resourceGroups", &out->resource_groups,
-                   [&](const YAML::Node& g, WorldResourceGroup* rg) {
-                     return ParseResourceGroup(ctx, g, rg);
-                   });
+  return ParseList(
+      ctx, n, "resourceGroups", &out->resource_groups,
+      [&](const YAML::Node& g, WorldResourceGroup* rg) { return ParseResourceGroup(ctx, g, rg); });
 }
 
 absl::Status ParsePrincipal(const Ctx& ctx, const YAML::Node& n, Principal* out) {
@@ -312,8 +309,9 @@ absl::StatusOr<World> ParseWorld(std::string_view yaml_text, std::string_view fi
                      });
     }
     if (st.ok()) {
-      st = ParseList(ctx, root, "principals", &world.principals,
-                     [&](const YAML::Node& p, Principal* pr) { return ParsePrincipal(ctx, p, pr); });
+      st =
+          ParseList(ctx, root, "principals", &world.principals,
+                    [&](const YAML::Node& p, Principal* pr) { return ParsePrincipal(ctx, p, pr); });
     }
     if (!st.ok()) {
       return st;

@@ -14,8 +14,8 @@ namespace kustodian::emulator {
 
 struct WorldConnection {
   std::string name;
-  std::string kind;          // ARM spelling, e.g. "EventHub"
-  std::string location;      // optional; "" = the cluster's location
+  std::string kind;      // ARM spelling, e.g. "EventHub"
+  std::string location;  // optional; "" = the cluster's location
   nlohmann::json properties = nlohmann::json::object();
   std::string provisioning_state;  // optional; "" = Succeeded
   int line = 0;                    // 1-based line in the world file, for error messages
@@ -44,9 +44,9 @@ struct WorldSubscription {
 
 struct Principal {
   std::string client_id;
-  std::string client_secret;  // "" = no secret (federated or managed identity only)
-  std::string tenant_id;      // "" = any tenant
-  std::string object_id;      // the token's oid; defaults to a stable GUID of client_id
+  std::string client_secret;      // "" = no secret (federated or managed identity only)
+  std::string tenant_id;          // "" = any tenant
+  std::string object_id;          // the token's oid; defaults to a stable GUID of client_id
   bool federated = false;         // accepts client_assertion (workload identity)
   bool managed_identity = false;  // served by the IMDS endpoint
 };

@@ -52,6 +52,24 @@ std::optional<TextPosition> FindInvalidUtf8(std::string_view text) {
   return std::nullopt;
 }
 
+int CountDocumentMarkers(std::string_view text) {
+  int count = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    if (text.compare(pos, 3, "---") == 0 &&
+        (pos + 3 == text.size() || text[pos + 3] == ' ' || text[pos + 3] == '\t' ||
+         text[pos + 3] == '\n' || text[pos + 3] == '\r')) {
+      ++count;
+    }
+    const size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) {
+      break;
+    }
+    pos = eol + 1;
+  }
+  return count;
+}
+
 namespace {
 
 class ShapeWalker {

@@ -21,6 +21,11 @@ struct TextPosition {
 // and code points past U+10FFFF are invalid), or nullopt when `text` is valid UTF-8.
 std::optional<TextPosition> FindInvalidUtf8(std::string_view text);
 
+// The number of document start markers ("---" at the start of a line, then a space, tab or line
+// end). YAML forbids that sequence inside any scalar, so this bounds the document count cheaply
+// before parsing.
+int CountDocumentMarkers(std::string_view text);
+
 struct ShapeProblem {
   std::string field;  // dotted path to the offending node ("" for the root)
   YAML::Mark mark;    // where it is (0-based, as yaml-cpp reports it)

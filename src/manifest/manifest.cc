@@ -141,6 +141,13 @@ FileLoadResult LoadManifestText(std::string_view text, const std::string& file_n
     FailFile(&result, bad->line, bad->column, "invalid UTF-8 (manifests must be UTF-8 text)");
     return result;
   }
+  // Refuse a flood of documents before yaml-cpp builds a node tree for each.
+  if (const int markers = CountDocumentMarkers(text); markers > opts.max_documents) {
+    FailFile(&result, 0, 0,
+             absl::StrCat("file has at least ", markers, " documents, more than the limit of ",
+                          opts.max_documents));
+    return result;
+  }
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string(text));

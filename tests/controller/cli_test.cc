@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_replace.h"
 #include "controller/cli_internal.h"
+#include "controller/ownership_journal.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"

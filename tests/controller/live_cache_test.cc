@@ -23,7 +23,7 @@ TEST(LiveCacheTest, RefreshDoesOneListAndReplacesTheDatabase) {
   DatabaseId db = a.id.Database();
   EXPECT_FALSE(cache.HasListed(db.Key()));
   ASSERT_TRUE(cache.Refresh(db, arm).ok());
-  EXPECT_EQ(arm.Calls(FakeArmClient::Method::kList), 1);
+  EXPECT_EQ(arm.calls(FakeArmClient::Method::kList), 1);
   EXPECT_TRUE(cache.HasListed(db.Key()));
   EXPECT_EQ(cache.ListedAt(db.Key()), clock.Now());
   EXPECT_THAT(cache.KeysInDatabase(db.Key()), ElementsAre(a.id.Key(), b.id.Key()));

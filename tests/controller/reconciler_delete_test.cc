@@ -20,14 +20,14 @@ TEST(ReconcilerDeleteTest, DeletesManagedConnectionWhoseManifestIsGone) {
   ASSERT_TRUE(h.status.Get(a.id.Key()).has_value());
   h.Apply({});
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kDelete), 1);
+  EXPECT_EQ(h.arm.calls(Method::kDelete), 1);
   EXPECT_FALSE(h.arm.GetConnection(a.id).has_value());
   EXPECT_FALSE(h.journal.Contains(a.id.Key()));
   EXPECT_FALSE(h.status.Get(a.id.Key()).has_value());
   EXPECT_FALSE(h.live.Get(a.id.Key()).has_value());
   // Nothing left to do.
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kDelete), 1);
+  EXPECT_EQ(h.arm.calls(Method::kDelete), 1);
 }
 
 TEST(ReconcilerDeleteTest, LongRunningDeleteIsPolledOnLaterPasses) {
@@ -47,7 +47,7 @@ TEST(ReconcilerDeleteTest, LongRunningDeleteIsPolledOnLaterPasses) {
   EXPECT_FALSE(h.status.Get(a.id.Key()).has_value());
   EXPECT_FALSE(h.arm.GetConnection(a.id).has_value());
   EXPECT_FALSE(h.cluster_lock.Holder(ClusterKeyOf(a.id)).has_value());
-  EXPECT_EQ(h.arm.Calls(Method::kDelete), 1);
+  EXPECT_EQ(h.arm.calls(Method::kDelete), 1);
 }
 
 TEST(ReconcilerDeleteTest, OrphanPolicyForgetsWithoutDeleting) {
@@ -72,7 +72,7 @@ TEST(ReconcilerDeleteTest, OrphanPolicyFromTheManifestIsJournaled) {
   EXPECT_EQ(h.journal.Get(a.id.Key())->deletion, DeletionPolicy::kOrphan);
   h.Apply({});
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kDelete), 0);
+  EXPECT_EQ(h.arm.calls(Method::kDelete), 0);
   EXPECT_TRUE(h.arm.GetConnection(a.id).has_value());
 }
 
@@ -120,7 +120,7 @@ TEST(ReconcilerDeleteTest, PruneGuardHoldsTheEleventhDeleteOfAPass) {
     }
   }
   EXPECT_EQ(done, 10);
-  EXPECT_EQ(h.arm.Calls(Method::kDelete), 10);
+  EXPECT_EQ(h.arm.calls(Method::kDelete), 10);
   ASSERT_EQ(h.prune.Held().size(), 1u);
   EXPECT_EQ(h.prune.Held()[0], specs[10].id.Key());
   EXPECT_TRUE(h.journal.Contains(specs[10].id.Key()));
@@ -128,7 +128,7 @@ TEST(ReconcilerDeleteTest, PruneGuardHoldsTheEleventhDeleteOfAPass) {
   EXPECT_EQ(h.Reconcile(specs[10]).outcome, ReconcileResult::kRequeueAfter);
   h.prune.BeginPass();
   EXPECT_EQ(h.Reconcile(specs[10]).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kDelete), 11);
+  EXPECT_EQ(h.arm.calls(Method::kDelete), 11);
   EXPECT_TRUE(h.prune.Held().empty());
 }
 
@@ -190,11 +190,11 @@ TEST(ReconcilerDeleteTest, RecreateDeletesThenCreates) {
   auto pending = h.reconciler->PendingOperations();
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_TRUE(pending.begin()->second.recreate);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 0);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 0);
   r = h.Converge(a.id.Key());
   EXPECT_EQ(r.outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kDelete), 1);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 1);
+  EXPECT_EQ(h.arm.calls(Method::kDelete), 1);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 1);
   ASSERT_TRUE(h.arm.GetConnection(a.id).has_value());
   EXPECT_EQ(h.arm.GetConnection(a.id)->location, "eastus2");
   EXPECT_EQ(h.Phase(a), kPhaseReady);

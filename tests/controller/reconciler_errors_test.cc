@@ -40,13 +40,13 @@ TEST(ReconcilerErrorsTest, BadRequestStallsAndIsNotRetriedUntilTheSpecChanges) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
   }
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 1);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 1);
   EXPECT_EQ(h.Phase(a), kPhaseStalled);
   // A changed spec is tried again.
   a.properties["tableName"] = "Existing";
   h.Apply({a});
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 2);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 2);
   EXPECT_EQ(h.Phase(a), kPhaseReady);
   EXPECT_EQ(h.status.Get(a.id.Key())->last_error, "");
 }
@@ -66,7 +66,7 @@ TEST(ReconcilerErrorsTest, FailedOperationWithBadRequestStalls) {
   EXPECT_FALSE(h.cluster_lock.Holder(ClusterKeyOf(a.id)).has_value());
   h.Reconcile(a);
   h.Reconcile(a);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 1);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 1);
 }
 
 TEST(ReconcilerErrorsTest, ServiceUnavailableIsRetryableWithRetryAfter) {
@@ -88,7 +88,7 @@ TEST(ReconcilerErrorsTest, ServiceUnavailableIsRetryableWithRetryAfter) {
   // The journal recorded ownership before the PUT; the retry creates it.
   EXPECT_TRUE(h.journal.Contains(a.id.Key()));
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 2);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 2);
 }
 
 TEST(ReconcilerErrorsTest, ConflictAndAuthErrorsAreRetryable) {
@@ -123,7 +123,7 @@ TEST(ReconcilerErrorsTest, NotFoundOnPutMeansTheParentIsMissing) {
             std::string::npos);
   // Not remembered: the parent may appear, so the next pass tries again.
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 2);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 2);
 }
 
 TEST(ReconcilerErrorsTest, ListErrorIsRetryableAndWritesNothing) {
@@ -159,16 +159,16 @@ TEST(ReconcilerErrorsTest, ClusterLockSerializesWritesInOneCluster) {
   ReconcileResult rb = h.Reconcile(b);
   EXPECT_EQ(rb.outcome, ReconcileResult::kRequeueAfter);
   EXPECT_EQ(rb.requeue_after, absl::Seconds(2));  // lock_retry
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 1);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 1);
   auto status = h.status.Get(b.id.Key());
   EXPECT_EQ(status->FindCondition(kConditionReconciling)->reason, "WaitingForClusterLock");
   EXPECT_EQ(h.Reconcile(c).outcome, ReconcileResult::kRequeueAfter);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 2);  // c's cluster was free
+  EXPECT_EQ(h.arm.calls(Method::kPut), 2);  // c's cluster was free
 
   EXPECT_EQ(h.Converge(a.id.Key()).outcome, ReconcileResult::kDone);
   EXPECT_FALSE(h.cluster_lock.Holder(ClusterKeyOf(a.id)).has_value());
   EXPECT_EQ(h.Converge(b.id.Key()).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 3);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 3);
   EXPECT_EQ(h.Phase(b), kPhaseReady);
 }
 
@@ -185,7 +185,7 @@ TEST(ReconcilerErrorsTest, DriftCorrectionIsCounted) {
   h.arm.SetConnection(edited);
   ASSERT_TRUE(h.live.Refresh(a.id.Database(), h.arm).ok());
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 2);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 2);
   EXPECT_EQ(drift.Value(), 1);
   EXPECT_TRUE(h.Logged("drift corrected"));
   EXPECT_TRUE(h.Logged("properties.tableName"));
@@ -193,7 +193,7 @@ TEST(ReconcilerErrorsTest, DriftCorrectionIsCounted) {
   a.properties["tableName"] = "NewTable";
   h.Apply({a});
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 3);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 3);
   EXPECT_EQ(drift.Value(), 1);
 }
 
@@ -220,7 +220,7 @@ TEST(ReconcilerErrorsTest, JournalWriteFailurePreventsTheCreate) {
   std::filesystem::remove_all(state.path() + "/sub");  // the state dir vanished
   ReconcileResult r = h.Reconcile(a);
   EXPECT_EQ(r.outcome, ReconcileResult::kRetryableError);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 0);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 0);
   EXPECT_EQ(h.status.Get(a.id.Key())->FindCondition(kConditionReady)->reason,
             "JournalWriteFailed");
   EXPECT_FALSE(h.cluster_lock.Holder(ClusterKeyOf(a.id)).has_value());
@@ -255,7 +255,7 @@ TEST(ReconcilerErrorsTest, LostOperationFallsBackToAGet) {
   // The fake still shows "Creating", so the GET sees someone's operation running.
   ReconcileResult r = h.Reconcile(a);
   EXPECT_EQ(r.outcome, ReconcileResult::kRequeueAfter);
-  EXPECT_EQ(h.arm.Calls(Method::kGet), 1);
+  EXPECT_EQ(h.arm.calls(Method::kGet), 1);
   EXPECT_TRUE(h.reconciler->PendingOperations().empty());
   EXPECT_FALSE(h.cluster_lock.Holder(ClusterKeyOf(a.id)).has_value());
 }

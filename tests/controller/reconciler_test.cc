@@ -19,19 +19,19 @@ TEST(ReconcilerTest, CreatesMissingConnectionThenMakesNoMoreWrites) {
   ReconcileResult r = h.Reconcile(a);
   EXPECT_EQ(r.outcome, ReconcileResult::kDone);
   EXPECT_EQ(r.requeue_after, absl::Minutes(5));  // resync hint: the spec's interval
-  EXPECT_EQ(h.arm.Calls(Method::kList), 1);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 1);
+  EXPECT_EQ(h.arm.calls(Method::kList), 1);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 1);
   EXPECT_TRUE(h.arm.GetConnection(a.id).has_value());
   EXPECT_EQ(h.Phase(a), kPhaseReady);
   ASSERT_TRUE(h.journal.Contains(a.id.Key()));
   EXPECT_EQ(h.journal.Get(a.id.Key())->origin, OwnershipRecord::Origin::kCreated);
   EXPECT_EQ(h.journal.Get(a.id.Key())->last_applied_hash, h.desired.Get(a.id.Key())->spec_hash);
 
-  int calls = h.arm.TotalCalls();
+  int calls = h.arm.total_calls();
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
   }
-  EXPECT_EQ(h.arm.TotalCalls(), calls);  // converged: no LIST, no PUT
+  EXPECT_EQ(h.arm.total_calls(), calls);  // converged: no LIST, no PUT
   EXPECT_EQ(h.Phase(a), kPhaseReady);
 }
 
@@ -67,11 +67,11 @@ TEST(ReconcilerTest, UpdatesOnlyOnARealDifference) {
   h.Manage(a);
   h.Apply({a});
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  ASSERT_EQ(h.arm.Calls(Method::kPut), 1);
-  EXPECT_EQ(h.arm.PutSpecs()[0].properties["tableName"], "Events");
+  ASSERT_EQ(h.arm.calls(Method::kPut), 1);
+  EXPECT_EQ(h.arm.put_specs()[0].properties["tableName"], "Events");
   EXPECT_EQ(h.arm.GetConnection(a.id)->properties["tableName"], "Events");
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 1);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 1);
   // Not a drift correction: the journal had no applied hash for this spec.
   EXPECT_EQ(h.metrics.drift_corrections.WithLabels({"EventHub"}).Value(), 0);
 }
@@ -98,15 +98,15 @@ TEST(ReconcilerTest, LongRunningPutNeverBlocksAndCompletesOnLaterPasses) {
   EXPECT_EQ(r.requeue_after, absl::Seconds(4));  // the operation's Retry-After
   r = h.Reconcile(a);  // poll 2 of 3
   EXPECT_EQ(r.outcome, ReconcileResult::kRequeueAfter);
-  EXPECT_EQ(h.arm.Calls(Method::kPoll), 2);
+  EXPECT_EQ(h.arm.calls(Method::kPoll), 2);
   EXPECT_EQ(h.reconciler->PendingOperations().begin()->second.op.polls, 2);
   r = h.Reconcile(a);  // poll 3: done
   EXPECT_EQ(r.outcome, ReconcileResult::kDone);
   EXPECT_EQ(h.Phase(a), kPhaseReady);
   EXPECT_TRUE(h.reconciler->PendingOperations().empty());
   EXPECT_EQ(h.status.Get(a.id.Key())->pending_operation, "");
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 1);
-  EXPECT_EQ(h.arm.Calls(Method::kPoll), 3);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 1);
+  EXPECT_EQ(h.arm.calls(Method::kPoll), 3);
   EXPECT_EQ(h.clock.Now(), start);
   EXPECT_FALSE(h.cluster_lock.Holder(ClusterKeyOf(a.id)).has_value());
   EXPECT_EQ(h.journal.Get(a.id.Key())->last_applied_hash, h.desired.Get(a.id.Key())->spec_hash);
@@ -146,7 +146,7 @@ TEST(ReconcilerTest, AdoptAnnotationTakesOverAndThenUpdates) {
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
   ASSERT_TRUE(h.journal.Contains(a.id.Key()));
   EXPECT_EQ(h.journal.Get(a.id.Key())->origin, OwnershipRecord::Origin::kAdopted);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 1);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 1);
   EXPECT_EQ(h.arm.GetConnection(a.id)->properties["tableName"], "Events");
   EXPECT_EQ(h.metrics.drift_corrections.WithLabels({"EventHub"}).Value(), 0);
   EXPECT_TRUE(h.Logged("adopted"));
@@ -170,10 +170,10 @@ TEST(ReconcilerTest, ParseErrorKeepsDesiredStateAndNeverDeletes) {
   DataConnectionSpec a = MakeSpec("a");
   h.Apply({a}, "m.yaml");
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  ASSERT_EQ(h.arm.Calls(Method::kPut), 1);
+  ASSERT_EQ(h.arm.calls(Method::kPut), 1);
   h.desired.KeepFile("m.yaml", {"m.yaml:4:3: mapping values are not allowed here"});
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kDelete), 0);
+  EXPECT_EQ(h.arm.calls(Method::kDelete), 0);
   EXPECT_TRUE(h.arm.GetConnection(a.id).has_value());
   EXPECT_EQ(h.Phase(a), kPhaseReady);
 }
@@ -227,16 +227,16 @@ TEST(ReconcilerTest, ConfirmRequestUsesOneGetInsteadOfTheCache) {
   DataConnectionSpec a = MakeSpec("a");
   h.Apply({a});
   ASSERT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  int lists = h.arm.Calls(Method::kList);
+  int lists = h.arm.calls(Method::kList);
   // Someone deletes it behind our back; the cache still has it.
   h.arm.RemoveConnection(a.id);
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 1);  // the cache said all is well
+  EXPECT_EQ(h.arm.calls(Method::kPut), 1);  // the cache said all is well
   h.reconciler->RequestConfirm(a.id.Key());
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kGet), 1);
-  EXPECT_EQ(h.arm.Calls(Method::kList), lists);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 2);  // re-created
+  EXPECT_EQ(h.arm.calls(Method::kGet), 1);
+  EXPECT_EQ(h.arm.calls(Method::kList), lists);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 2);  // re-created
   EXPECT_TRUE(h.arm.GetConnection(a.id).has_value());
 }
 
@@ -249,12 +249,12 @@ TEST(ReconcilerTest, FailedProvisioningStateIsReapplied) {
   h.Manage(a);
   h.Apply({a});
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 1);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 1);
   EXPECT_EQ(h.Phase(a), kPhaseReady);
   EXPECT_EQ(h.status.Get(a.id.Key())->provisioning_state, "Succeeded");
   EXPECT_EQ(h.metrics.drift_corrections.WithLabels({"EventHub"}).Value(), 0);
   EXPECT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);
-  EXPECT_EQ(h.arm.Calls(Method::kPut), 1);
+  EXPECT_EQ(h.arm.calls(Method::kPut), 1);
 }
 
 TEST(ReconcilerTest, PlanForReportsWhatReconcileWouldDo) {
@@ -263,7 +263,7 @@ TEST(ReconcilerTest, PlanForReportsWhatReconcileWouldDo) {
   h.Apply({a});
   ASSERT_TRUE(h.live.Refresh(a.id.Database(), h.arm).ok());
   EXPECT_EQ(h.reconciler->PlanFor(a.id.Key()).action, PlanAction::kCreate);
-  EXPECT_EQ(h.arm.TotalCalls(), 1);  // PlanFor itself calls nothing
+  EXPECT_EQ(h.arm.total_calls(), 1);  // PlanFor itself calls nothing
   h.Reconcile(a);
   EXPECT_EQ(h.reconciler->PlanFor(a.id.Key()).action, PlanAction::kNoop);
   h.Apply({});

@@ -152,7 +152,7 @@ struct Harness {
     return s ? s->phase : "<none>";
   }
   int Writes() const {
-    return arm.Calls(FakeArmClient::Method::kPut) + arm.Calls(FakeArmClient::Method::kDelete);
+    return arm.calls(FakeArmClient::Method::kPut) + arm.calls(FakeArmClient::Method::kDelete);
   }
   bool Logged(std::string_view text) {
     std::lock_guard<std::mutex> lock(log_mu);

@@ -11,8 +11,7 @@ class ActionsTest : public EmulatorTest {
   }
   static nlohmann::json Request(const std::string& kind, const nlohmann::json& props,
                                 const std::string& name = "dc1") {
-    return {{"dataConnectionName", name},
-            {"properties", {{"kind", kind}, {"properties", props}}}};
+    return {{"dataConnectionName", name}, {"properties", {{"kind", kind}, {"properties", props}}}};
   }
   static std::vector<std::string> Messages(const ServerResponse& r) {
     std::vector<std::string> out;
@@ -25,8 +24,8 @@ class ActionsTest : public EmulatorTest {
 };
 
 TEST_F(ActionsTest, ValidRequestGivesEmptyValue) {
-  ServerResponse r = Validate(Request("EventHub", {{"eventHubResourceId", kEventHubId},
-                                                   {"consumerGroup", "$Default"}}));
+  ServerResponse r = Validate(
+      Request("EventHub", {{"eventHubResourceId", kEventHubId}, {"consumerGroup", "$Default"}}));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(BodyJson(r), nlohmann::json::parse(R"({"value":[]})"));
 }
@@ -44,11 +43,11 @@ TEST_F(ActionsTest, UnknownOrMissingKindAndApiGate) {
   EXPECT_EQ(Messages(Validate(Request("Kafka", nlohmann::json::object()))).size(), 1u);
   nlohmann::json no_kind = {{"dataConnectionName", "x"}, {"properties", {{"properties", {}}}}};
   EXPECT_EQ(Messages(Validate(no_kind)).size(), 1u);
-  nlohmann::json mi = Request("EventGridWithManagedIdentity",
-                              {{"storageAccountResourceIdForManagedIdentity", "/s"},
-                               {"eventHubResourceIdForManagedIdentity", "/e"},
-                               {"consumerGroup", "c"},
-                               {"managedIdentityResourceId", "/m"}});
+  nlohmann::json mi =
+      Request("EventGridWithManagedIdentity", {{"storageAccountResourceIdForManagedIdentity", "/s"},
+                                               {"eventHubResourceIdForManagedIdentity", "/e"},
+                                               {"consumerGroup", "c"},
+                                               {"managedIdentityResourceId", "/m"}});
   EXPECT_EQ(Messages(Validate(mi)).size(), 1u);
   EXPECT_EQ(Messages(Validate(mi, kApi25)).size(), 0u);
 }
@@ -60,10 +59,11 @@ TEST_F(ActionsTest, EventHubAndConsumerGroupAlreadyUsed) {
   ASSERT_EQ(messages.size(), 1u);
   EXPECT_NE(messages[0].find("already used"), std::string::npos);
   // The connection itself may keep its own tuple.
-  EXPECT_TRUE(Messages(Validate(Request("EventHub", {{"eventHubResourceId", kEventHubId},
-                                                     {"consumerGroup", "$Default"}},
-                                        "existing")))
-                  .empty());
+  EXPECT_TRUE(
+      Messages(Validate(Request(
+                   "EventHub", {{"eventHubResourceId", kEventHubId}, {"consumerGroup", "$Default"}},
+                   "existing")))
+          .empty());
 }
 
 TEST_F(ActionsTest, MalformedValidationBodyIs400) {
@@ -92,9 +92,9 @@ TEST_F(ActionsTest, CheckNameAvailableTakenAndInvalid) {
 TEST_F(ActionsTest, CheckNameNeedsNameAndType) {
   std::string path = std::string(kDb) + "/checkNameAvailability" + kApi;
   EXPECT_EQ(Call("POST", path, R"({"name":"x"})").status, 400);
-  EXPECT_EQ(Call("POST", path, R"({"type":"Microsoft.Kusto/clusters/databases/dataConnections"})")
-                .status,
-            400);
+  EXPECT_EQ(
+      Call("POST", path, R"({"type":"Microsoft.Kusto/clusters/databases/dataConnections"})").status,
+      400);
   ServerResponse wrong_type =
       Call("POST", path, R"({"name":"x","type":"Microsoft.Kusto/clusters/databases"})");
   EXPECT_EQ(wrong_type.status, 400);

@@ -29,9 +29,9 @@ TEST_F(AdminTest, OnlyLoopbackClients) {
 }
 
 TEST_F(AdminTest, OutOfBandCreateHasNoOperationAndServerDefaults) {
-  nlohmann::json body = {{"kind", "EventHub"},
-                         {"properties", {{"eventHubResourceId", kEventHubId},
-                                         {"consumerGroup", "portal"}}}};
+  nlohmann::json body = {
+      {"kind", "EventHub"},
+      {"properties", {{"eventHubResourceId", kEventHubId}, {"consumerGroup", "portal"}}}};
   ServerResponse r = Admin("PUT", std::string("/connections") + kDc, body.dump());
   ASSERT_EQ(r.status, 200) << r.body;
   nlohmann::json got = BodyJson(Call("GET", std::string(kDc) + kApi));
@@ -55,10 +55,9 @@ TEST_F(AdminTest, OutOfBandEditMergesProperties) {
 
 TEST_F(AdminTest, OutOfBandEditCanSetProvisioningState) {
   CreateConnection();
-  ASSERT_EQ(Admin("PUT", std::string("/connections") + kDc,
-                  R"({"provisioningState":"Failed"})")
-                .status,
-            200);
+  ASSERT_EQ(
+      Admin("PUT", std::string("/connections") + kDc, R"({"provisioningState":"Failed"})").status,
+      200);
   EXPECT_EQ(BodyJson(Call("GET", std::string(kDc) + kApi))["properties"]["provisioningState"],
             "Failed");
 }
@@ -144,7 +143,8 @@ TEST_F(AdminTest, StatsByMethodAndRouteThenReset) {
 }
 
 TEST_F(AdminTest, FaultsAddListClear) {
-  ServerResponse added = Admin("POST", "/faults", R"([{"spec":"503:x5"},{"kind":"500","probability":0}])");
+  ServerResponse added =
+      Admin("POST", "/faults", R"([{"spec":"503:x5"},{"kind":"500","probability":0}])");
   ASSERT_EQ(added.status, 200) << added.body;
   EXPECT_EQ(BodyJson(added)["ids"].size(), 2u);
   EXPECT_EQ(BodyJson(Admin("GET", "/faults"))["faults"].size(), 2u);
@@ -178,10 +178,11 @@ subscriptions:
                     properties: {eventHubResourceId: /x, consumerGroup: cg}
 )";
   ASSERT_EQ(Admin("POST", "/world", yaml).status, 204);
-  ServerResponse r = Call(
-      "GET",
-      "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg2/providers/"
-      "Microsoft.Kusto/clusters/c2/databases/d2/dataConnections/seeded" + std::string(kApi));
+  ServerResponse r =
+      Call("GET",
+           "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg2/providers/"
+           "Microsoft.Kusto/clusters/c2/databases/d2/dataConnections/seeded" +
+               std::string(kApi));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(BodyJson(r)["location"], "Japan East");
   EXPECT_EQ(BodyJson(r)["properties"]["tableName"], "");
@@ -207,15 +208,15 @@ subscriptions:
             std::string::npos)
       << bad_conn.body;
   // Nothing of the failed world was applied.
-  EXPECT_EQ(Call("GET", "/subscriptions/s3/resourceGroups/g/providers/Microsoft.Kusto/clusters/"
-                        "c/databases/d/dataConnections" + std::string(kApi))
+  EXPECT_EQ(Call("GET",
+                 "/subscriptions/s3/resourceGroups/g/providers/Microsoft.Kusto/clusters/"
+                 "c/databases/d/dataConnections" +
+                     std::string(kApi))
                 .status,
             404);
 }
 
-TEST_F(AdminTest, UnknownAdminRouteIs404) {
-  EXPECT_EQ(Admin("GET", "/nope").status, 404);
-}
+TEST_F(AdminTest, UnknownAdminRouteIs404) { EXPECT_EQ(Admin("GET", "/nope").status, 404); }
 
 }  // namespace
 }  // namespace kustodian::emulator::testing

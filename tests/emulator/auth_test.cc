@@ -14,23 +14,21 @@ class AuthTest : public EmulatorTest {
   ServerResponse Token(const std::string& form, const std::string& tenant = kTenant) {
     return Call(MakeRequest("POST", "/" + tenant + "/oauth2/v2.0/token", form, false));
   }
-  static std::string SecretForm(const std::string& secret = kSecret,
-                                const std::string& scope =
-                                    "https%3A%2F%2Fmanagement.azure.com%2F.default") {
+  static std::string SecretForm(
+      const std::string& secret = kSecret,
+      const std::string& scope = "https%3A%2F%2Fmanagement.azure.com%2F.default") {
     return absl::StrCat("grant_type=client_credentials&client_id=", kClientId,
                         "&client_secret=", secret, "&scope=", scope);
   }
   ServerResponse GetWith(const std::string& authorization) {
-    ServerRequest request = MakeRequest("GET", std::string(kDb) + "/dataConnections" + kApi,
-                                        "", false);
+    ServerRequest request =
+        MakeRequest("GET", std::string(kDb) + "/dataConnections" + kApi, "", false);
     if (!authorization.empty()) {
       request.headers.emplace_back("Authorization", authorization);
     }
     return Call(request);
   }
-  static int AadCode(const ServerResponse& r) {
-    return BodyJson(r)["error_codes"][0].get<int>();
-  }
+  static int AadCode(const ServerResponse& r) { return BodyJson(r)["error_codes"][0].get<int>(); }
 };
 
 TEST_F(AuthTest, ClientSecretGrantIssuesAUsableToken) {
@@ -78,9 +76,9 @@ TEST_F(AuthTest, FederatedAssertionGrant) {
       "%2F.default");
   EXPECT_EQ(ok.status, 200) << ok.body;
   // A principal without federation refuses assertions.
-  ServerResponse refused = Token(absl::StrCat(
-      "grant_type=client_credentials&client_id=", kClientId,
-      "&client_assertion=abc&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"));
+  ServerResponse refused = Token(
+      absl::StrCat("grant_type=client_credentials&client_id=", kClientId,
+                   "&client_assertion=abc&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"));
   EXPECT_EQ(refused.status, 400);
   EXPECT_EQ(AadCode(refused), 70021);
 }
@@ -112,9 +110,9 @@ TEST_F(AuthTest, TokenEndpointErrors) {
   EXPECT_EQ(BodyJson(bad_secret)["error"], "invalid_client");
   EXPECT_EQ(AadCode(bad_secret), 7000215);
 
-  ServerResponse no_credential = Token(absl::StrCat(
-      "grant_type=client_credentials&client_id=", kClientId,
-      "&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"));
+  ServerResponse no_credential =
+      Token(absl::StrCat("grant_type=client_credentials&client_id=", kClientId,
+                         "&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"));
   EXPECT_EQ(no_credential.status, 401);
   EXPECT_EQ(AadCode(no_credential), 7000218);
 
@@ -122,8 +120,8 @@ TEST_F(AuthTest, TokenEndpointErrors) {
   EXPECT_EQ(bad_grant.status, 400);
   EXPECT_EQ(AadCode(bad_grant), 70003);
 
-  ServerResponse no_scope = Token(absl::StrCat("grant_type=client_credentials&client_id=",
-                                               kClientId, "&client_secret=", kSecret));
+  ServerResponse no_scope = Token(absl::StrCat(
+      "grant_type=client_credentials&client_id=", kClientId, "&client_secret=", kSecret));
   EXPECT_EQ(AadCode(no_scope), 900144);
 
   ServerResponse bad_scope = Token(SecretForm(kSecret, "https%3A%2F%2Fmanagement.azure.com"));
@@ -174,9 +172,8 @@ TEST_F(AuthTest, MalformedOrForeignTokenIsInvalidAuthenticationToken) {
 }
 
 TEST_F(AuthTest, WrongAudienceIsInvalidAuthenticationTokenAudience) {
-  std::string token = BodyJson(Token(SecretForm(kSecret,
-                                                "https%3A%2F%2Fkusto.windows.net%2F.default")))
-                          ["access_token"];
+  std::string token = BodyJson(
+      Token(SecretForm(kSecret, "https%3A%2F%2Fkusto.windows.net%2F.default")))["access_token"];
   ServerResponse r = GetWith("Bearer " + token);
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(ErrorCode(r), "InvalidAuthenticationTokenAudience");

@@ -111,10 +111,10 @@ inline std::string ErrorCode(const ServerResponse& response) {
 // {"location":..., "kind":"EventHub", "properties":{eventHubResourceId, consumerGroup} + extra}.
 inline std::string EventHubBody(const std::string& location = "eastus2",
                                 const nlohmann::json& extra = nlohmann::json::object()) {
-  nlohmann::json body = {{"location", location},
-                         {"kind", "EventHub"},
-                         {"properties", {{"eventHubResourceId", kEventHubId},
-                                         {"consumerGroup", "$Default"}}}};
+  nlohmann::json body = {
+      {"location", location},
+      {"kind", "EventHub"},
+      {"properties", {{"eventHubResourceId", kEventHubId}, {"consumerGroup", "$Default"}}}};
   body["properties"].update(extra);
   return body.dump();
 }

@@ -33,14 +33,14 @@ TEST_F(ErrorsTest, UnsupportedApiVersionListsTheSupportedOnes) {
 }
 
 TEST_F(ErrorsTest, ManagedIdentityKindsNeed2025) {
-  nlohmann::json body = {
-      {"location", "eastus2"},
-      {"kind", "EventHubWithManagedIdentity"},
-      {"properties",
-       {{"eventHubResourceIdForManagedIdentity", kEventHubId},
-        {"consumerGroup", "$Default"},
-        {"managedIdentityResourceId", "/subscriptions/x/resourceGroups/r/providers/"
-                                      "Microsoft.ManagedIdentity/userAssignedIdentities/mi"}}}};
+  nlohmann::json body = {{"location", "eastus2"},
+                         {"kind", "EventHubWithManagedIdentity"},
+                         {"properties",
+                          {{"eventHubResourceIdForManagedIdentity", kEventHubId},
+                           {"consumerGroup", "$Default"},
+                           {"managedIdentityResourceId",
+                            "/subscriptions/x/resourceGroups/r/providers/"
+                            "Microsoft.ManagedIdentity/userAssignedIdentities/mi"}}}};
   ServerResponse old = Call("PUT", std::string(kDc) + kApi, body.dump());
   EXPECT_EQ(old.status, 400);
   EXPECT_TRUE(absl::StartsWith(Message(old), "[BadRequest]"));
@@ -59,8 +59,9 @@ TEST_F(ErrorsTest, MalformedJsonIsInvalidRequestContent) {
   ServerResponse r = Call("PUT", std::string(kDc) + kApi, "{\"kind\": \"EventHub\",");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(ErrorCode(r), "InvalidRequestContent");
-  EXPECT_TRUE(absl::StartsWith(Message(r), "The request content was invalid and could not be "
-                                           "deserialized"));
+  EXPECT_TRUE(absl::StartsWith(Message(r),
+                               "The request content was invalid and could not be "
+                               "deserialized"));
 }
 
 TEST_F(ErrorsTest, MissingKindIs400) {
@@ -100,8 +101,8 @@ TEST_F(ErrorsTest, WrongJsonTypeIsInvalidRequestContent) {
 }
 
 TEST_F(ErrorsTest, EnumOutsideItsValuesIs400) {
-  ServerResponse r = Call("PUT", std::string(kDc) + kApi,
-                          EventHubBody("eastus2", {{"compression", "Zstd"}}));
+  ServerResponse r =
+      Call("PUT", std::string(kDc) + kApi, EventHubBody("eastus2", {{"compression", "Zstd"}}));
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(ErrorCode(r), "BadRequest");
 }
@@ -111,8 +112,9 @@ TEST_F(ErrorsTest, ChangingKindIs400) {
   nlohmann::json body = {{"location", "eastus2"},
                          {"kind", "IotHub"},
                          {"properties",
-                          {{"iotHubResourceId", "/subscriptions/x/resourceGroups/r/providers/"
-                                                "Microsoft.Devices/IotHubs/hub"},
+                          {{"iotHubResourceId",
+                            "/subscriptions/x/resourceGroups/r/providers/"
+                            "Microsoft.Devices/IotHubs/hub"},
                            {"consumerGroup", "$Default"},
                            {"sharedAccessPolicyName", "p"}}}};
   ServerResponse r = Call("PUT", std::string(kDc) + kApi, body.dump());
@@ -121,11 +123,11 @@ TEST_F(ErrorsTest, ChangingKindIs400) {
 }
 
 TEST_F(ErrorsTest, UnknownSubscription) {
-  ServerResponse r = Call(
-      "GET",
-      "/subscriptions/99999999-0000-0000-0000-000000000000/resourceGroups/testrg/providers/"
-      "Microsoft.Kusto/clusters/mykustocluster/databases/mydb/dataConnections/dc1" +
-          std::string(kApi));
+  ServerResponse r =
+      Call("GET",
+           "/subscriptions/99999999-0000-0000-0000-000000000000/resourceGroups/testrg/providers/"
+           "Microsoft.Kusto/clusters/mykustocluster/databases/mydb/dataConnections/dc1" +
+               std::string(kApi));
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(ErrorCode(r), "SubscriptionNotFound");
 }
@@ -133,7 +135,8 @@ TEST_F(ErrorsTest, UnknownSubscription) {
 TEST_F(ErrorsTest, UnknownResourceGroup) {
   std::string path = std::string("/subscriptions/") + kSub +
                      "/resourceGroups/nope/providers/Microsoft.Kusto/clusters/mykustocluster/"
-                     "databases/mydb/dataConnections/dc1" + kApi;
+                     "databases/mydb/dataConnections/dc1" +
+                     kApi;
   for (const char* method : {"GET", "PUT", "DELETE"}) {
     ServerResponse r = Call(method, path, EventHubBody());
     EXPECT_EQ(r.status, 404) << method;
@@ -144,7 +147,8 @@ TEST_F(ErrorsTest, UnknownResourceGroup) {
 TEST_F(ErrorsTest, UnknownClusterIsParentResourceNotFoundOnWriteResourceNotFoundOnRead) {
   std::string path = std::string("/subscriptions/") + kSub +
                      "/resourceGroups/testrg/providers/Microsoft.Kusto/clusters/nope/"
-                     "databases/mydb/dataConnections/dc1" + kApi;
+                     "databases/mydb/dataConnections/dc1" +
+                     kApi;
   ServerResponse put = Call("PUT", path, EventHubBody());
   EXPECT_EQ(put.status, 404);
   EXPECT_EQ(ErrorCode(put), "ParentResourceNotFound");
@@ -159,7 +163,8 @@ TEST_F(ErrorsTest, UnknownClusterIsParentResourceNotFoundOnWriteResourceNotFound
 TEST_F(ErrorsTest, UnknownDatabaseIsNotFound) {
   std::string path = std::string("/subscriptions/") + kSub +
                      "/resourceGroups/testrg/providers/Microsoft.Kusto/clusters/mykustocluster/"
-                     "databases/nope/dataConnections" + kApi;
+                     "databases/nope/dataConnections" +
+                     kApi;
   ServerResponse r = Call("GET", path);
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(ErrorCode(r), "NotFound");
@@ -169,8 +174,7 @@ TEST_F(ErrorsTest, GetOfMissingConnectionIsResourceNotFoundWithId) {
   ServerResponse r = Call("GET", std::string(kDc) + kApi);
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(ErrorCode(r), "ResourceNotFound");
-  EXPECT_EQ(Message(r),
-            std::string("The resource with identifier '") + kDc + "' is not found.");
+  EXPECT_EQ(Message(r), std::string("The resource with identifier '") + kDc + "' is not found.");
 }
 
 TEST_F(ErrorsTest, DeleteOfMissingConnectionIs204) {

@@ -58,8 +58,7 @@ class ExamplesTest : public EmulatorTest {
     body["properties"] = resource["properties"];
     body["properties"].erase("provisioningState");
     body["properties"].erase("managedIdentityObjectId");
-    ServerResponse r = Call("PUT", DbPath(params) + "/dataConnections/" + name + kApi,
-                            body.dump());
+    ServerResponse r = Call("PUT", DbPath(params) + "/dataConnections/" + name + kApi, body.dump());
     ASSERT_EQ(r.status, 201) << r.body;
   }
   // Expects `ours` to have exactly the example's properties, in its order, with its values

@@ -33,8 +33,8 @@ TEST(FaultSpecTest, ParsesProbabilityCountArgumentAndFilters) {
 }
 
 TEST(FaultSpecTest, RejectsBadSpecs) {
-  for (const char* bad : {"503", "418:1", "503:1.5", "503:x0", "latency:1", "500=3:1",
-                          "429=abc:1", "503:maybe"}) {
+  for (const char* bad :
+       {"503", "418:1", "503:1.5", "503:x0", "latency:1", "500=3:1", "429=abc:1", "503:maybe"}) {
     EXPECT_FALSE(ParseFaultSpec(bad).ok()) << bad;
   }
 }

@@ -15,8 +15,9 @@ TEST_F(LroTest, PutNewAnswers201CreatingWithOnlyAzureAsyncOperation) {
   std::optional<std::string> async = Hdr(r, "Azure-AsyncOperation");
   ASSERT_TRUE(async.has_value());
   EXPECT_TRUE(absl::StartsWith(
-      *async, "https://management.azure.com/subscriptions/00000000-0000-0000-0000-000000000001/"
-              "providers/Microsoft.Kusto/locations/eastus2/operationResults/"))
+      *async,
+      "https://management.azure.com/subscriptions/00000000-0000-0000-0000-000000000001/"
+      "providers/Microsoft.Kusto/locations/eastus2/operationResults/"))
       << *async;
   EXPECT_TRUE(absl::EndsWith(*async, "?api-version=2024-04-13")) << *async;
   EXPECT_FALSE(Hdr(r, "Location").has_value());
@@ -77,8 +78,8 @@ TEST_F(LroTest, DeleteAnswers202EmptyWithBothHeaders) {
   ASSERT_TRUE(location.has_value());
   EXPECT_NE(async->find("/locations/East US 2/operationResults/"), std::string::npos);
   EXPECT_NE(location->find("/locations/East%20US%202/operationResults/"), std::string::npos);
-  EXPECT_TRUE(absl::EndsWith(*location,
-                             "?api-version=2024-04-13&operationResultResponseType=Location"));
+  EXPECT_TRUE(
+      absl::EndsWith(*location, "?api-version=2024-04-13&operationResultResponseType=Location"));
   EXPECT_EQ(location->find(' '), std::string::npos);
   EXPECT_FALSE(Hdr(r, "Retry-After").has_value());
 }
@@ -134,7 +135,8 @@ TEST_F(LroTest, StatusMonitorRejectsOtherLocationOrUnknownId) {
   EXPECT_EQ(Call(PollRequest(wrong)).status, 404);
   std::string unknown = std::string("/subscriptions/") + kSub +
                         "/providers/Microsoft.Kusto/locations/eastus2/operationResults/"
-                        "00000000-0000-0000-0000-0000000000ff" + kApi;
+                        "00000000-0000-0000-0000-0000000000ff" +
+                        kApi;
   EXPECT_EQ(Call("GET", unknown).status, 404);
 }
 
@@ -225,7 +227,8 @@ TEST_F(LroTest, SerializedClusterWritesConflictAcrossConnections) {
   // Another cluster is not affected.
   std::string weu = std::string("/subscriptions/") + kSub +
                     "/resourceGroups/testrg/providers/Microsoft.Kusto/clusters/weucluster/"
-                    "databases/weudb/dataConnections/dc9" + kApi;
+                    "databases/weudb/dataConnections/dc9" +
+                    kApi;
   EXPECT_EQ(Call("PUT", weu, EventHubBody("westeurope")).status, 201);
 }
 

@@ -76,8 +76,9 @@ TEST_F(ShapesTest, EventHubUnsetStringsAreNullAfterUpdate) {
 }
 
 TEST_F(ShapesTest, EventHubManagedIdentityObjectIdIsResolvedAndStable) {
-  std::string mi = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/testrg/"
-                   "providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1";
+  std::string mi =
+      "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/testrg/"
+      "providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1";
   CreateConnection("dc1", {{"managedIdentityResourceId", mi}});
   CreateConnection("dc2", {{"managedIdentityResourceId", mi}});
   nlohmann::json p1 = BodyJson(Call("GET", Db("/dataConnections/dc1") + kApi))["properties"];
@@ -89,14 +90,14 @@ TEST_F(ShapesTest, EventHubManagedIdentityObjectIdIsResolvedAndStable) {
 }
 
 TEST_F(ShapesTest, EventGridServerFilled) {
-  nlohmann::json body = {
-      {"location", "eastus2"},
-      {"kind", "EventGrid"},
-      {"properties",
-       {{"storageAccountResourceId", "/subscriptions/x/resourceGroups/r/providers/"
-                                     "Microsoft.Storage/storageAccounts/sa"},
-        {"eventHubResourceId", kEventHubId},
-        {"consumerGroup", "$Default"}}}};
+  nlohmann::json body = {{"location", "eastus2"},
+                         {"kind", "EventGrid"},
+                         {"properties",
+                          {{"storageAccountResourceId",
+                            "/subscriptions/x/resourceGroups/r/providers/"
+                            "Microsoft.Storage/storageAccounts/sa"},
+                           {"eventHubResourceId", kEventHubId},
+                           {"consumerGroup", "$Default"}}}};
   ASSERT_EQ(Call("PUT", std::string(kDc) + kApi, body.dump()).status, 201);
   clock_.Advance(absl::Seconds(10));
   nlohmann::json p = BodyJson(Call("GET", std::string(kDc) + kApi))["properties"];
@@ -117,8 +118,9 @@ TEST_F(ShapesTest, IotHubServerFilled) {
   nlohmann::json body = {{"location", "eastus2"},
                          {"kind", "IotHub"},
                          {"properties",
-                          {{"iotHubResourceId", "/subscriptions/x/resourceGroups/r/providers/"
-                                                "Microsoft.Devices/IotHubs/hub"},
+                          {{"iotHubResourceId",
+                            "/subscriptions/x/resourceGroups/r/providers/"
+                            "Microsoft.Devices/IotHubs/hub"},
                            {"consumerGroup", "$Default"},
                            {"sharedAccessPolicyName", "iothubowner"}}}};
   ASSERT_EQ(Call("PUT", std::string(kDc) + kApi, body.dump()).status, 201);
@@ -134,17 +136,18 @@ TEST_F(ShapesTest, IotHubServerFilled) {
 }
 
 TEST_F(ShapesTest, CosmosDbServerFilled) {
-  nlohmann::json body = {
-      {"location", "eastus2"},
-      {"kind", "CosmosDb"},
-      {"properties",
-       {{"tableName", "T"},
-        {"managedIdentityResourceId", "/subscriptions/x/resourceGroups/r/providers/"
-                                      "Microsoft.ManagedIdentity/userAssignedIdentities/mi"},
-        {"cosmosDbAccountResourceId", "/subscriptions/x/resourceGroups/r/providers/"
-                                      "Microsoft.DocumentDb/databaseAccounts/acct"},
-        {"cosmosDbDatabase", "db"},
-        {"cosmosDbContainer", "c"}}}};
+  nlohmann::json body = {{"location", "eastus2"},
+                         {"kind", "CosmosDb"},
+                         {"properties",
+                          {{"tableName", "T"},
+                           {"managedIdentityResourceId",
+                            "/subscriptions/x/resourceGroups/r/providers/"
+                            "Microsoft.ManagedIdentity/userAssignedIdentities/mi"},
+                           {"cosmosDbAccountResourceId",
+                            "/subscriptions/x/resourceGroups/r/providers/"
+                            "Microsoft.DocumentDb/databaseAccounts/acct"},
+                           {"cosmosDbDatabase", "db"},
+                           {"cosmosDbContainer", "c"}}}};
   ASSERT_EQ(Call("PUT", std::string(kDc) + kApi, body.dump()).status, 201);
   clock_.Advance(absl::Seconds(10));
   nlohmann::json p = BodyJson(Call("GET", std::string(kDc) + kApi))["properties"];
@@ -157,9 +160,9 @@ TEST_F(ShapesTest, CosmosDbServerFilled) {
 }
 
 TEST_F(ShapesTest, RetrievalStartDateEchoedVerbatimThenCanonical) {
-  ServerResponse put = Call("PUT", std::string(kDc) + kApi,
-                            EventHubBody("eastus2", {{"retrievalStartDate",
-                                                      "0001-01-01T00:00:00.0000000Z"}}));
+  ServerResponse put =
+      Call("PUT", std::string(kDc) + kApi,
+           EventHubBody("eastus2", {{"retrievalStartDate", "0001-01-01T00:00:00.0000000Z"}}));
   EXPECT_EQ(BodyJson(put)["properties"]["retrievalStartDate"], "0001-01-01T00:00:00.0000000Z");
   clock_.Advance(absl::Seconds(10));
   EXPECT_EQ(BodyJson(Call("GET", std::string(kDc) + kApi))["properties"]["retrievalStartDate"],
@@ -183,8 +186,8 @@ TEST_F(ShapesTest, ReadOnlyPropertiesSentAreIgnored) {
 }
 
 TEST_F(ShapesTest, EnumValuesComeBackInTheirOwnSpelling) {
-  CreateConnection("dc1", {{"compression", "gzip"}, {"dataFormat", "multijson"},
-                           {"databaseRouting", "multi"}});
+  CreateConnection(
+      "dc1", {{"compression", "gzip"}, {"dataFormat", "multijson"}, {"databaseRouting", "multi"}});
   nlohmann::json p = BodyJson(Call("GET", std::string(kDc) + kApi))["properties"];
   EXPECT_EQ(p["compression"], "GZip");
   EXPECT_EQ(p["dataFormat"], "MULTIJSON");
@@ -196,9 +199,10 @@ TEST_F(ShapesTest, ListReturnsEveryKindWithoutNextLink) {
   nlohmann::json grid = {{"location", "eastus2"},
                          {"kind", "EventGrid"},
                          {"properties",
-                          {{"storageAccountResourceId", "/subscriptions/x/resourceGroups/r/"
-                                                        "providers/Microsoft.Storage/"
-                                                        "storageAccounts/sa"},
+                          {{"storageAccountResourceId",
+                            "/subscriptions/x/resourceGroups/r/"
+                            "providers/Microsoft.Storage/"
+                            "storageAccounts/sa"},
                            {"eventHubResourceId", kEventHubId},
                            {"consumerGroup", "other"}}}};
   ASSERT_EQ(Call("PUT", Db("/dataConnections/b") + kApi, grid.dump()).status, 201);

@@ -147,14 +147,14 @@ TEST_F(ThrottleEmulatorTest, ThrottlingIsPerPrincipal) {
   EXPECT_EQ(Call("PUT", std::string(kDb) + "/dataConnections/dc2" + kApi, EventHubBody()).status,
             429);
   // Another principal (a token from the token endpoint) has its own bucket.
-  ServerRequest token = MakeRequest(
-      "POST", std::string("/") + kTenant + "/oauth2/v2.0/token",
-      "grant_type=client_credentials&client_id=11111111-1111-1111-1111-111111111111&"
-      "client_secret=s3cret&scope=https%3A%2F%2Fmanagement.azure.com%2F.default",
-      false);
+  ServerRequest token =
+      MakeRequest("POST", std::string("/") + kTenant + "/oauth2/v2.0/token",
+                  "grant_type=client_credentials&client_id=11111111-1111-1111-1111-111111111111&"
+                  "client_secret=s3cret&scope=https%3A%2F%2Fmanagement.azure.com%2F.default",
+                  false);
   std::string access = BodyJson(Call(token))["access_token"];
-  ServerRequest put = MakeRequest("PUT", std::string(kDb) + "/dataConnections/dc2" + kApi,
-                                  EventHubBody(), false);
+  ServerRequest put =
+      MakeRequest("PUT", std::string(kDb) + "/dataConnections/dc2" + kApi, EventHubBody(), false);
   put.headers.emplace_back("Authorization", "Bearer " + access);
   EXPECT_EQ(Call(put).status, 201);
 }

@@ -25,8 +25,9 @@ TEST(RoutingTest, ParsesEveryRouteInEitherCasing) {
   EXPECT_EQ(ParseRoute(std::string(kDb) + "/dataConnectionValidation").kind,
             RouteKind::kValidation);
   EXPECT_EQ(ParseRoute(std::string(kDb) + "/checkNameAvailability").kind, RouteKind::kCheckName);
-  r = ParseRoute("/subscriptions/s/providers/Microsoft.Kusto/locations/East%20US%202/"
-                 "operationresults/op1");
+  r = ParseRoute(
+      "/subscriptions/s/providers/Microsoft.Kusto/locations/East%20US%202/"
+      "operationresults/op1");
   EXPECT_EQ(r.kind, RouteKind::kOperationResult);
   EXPECT_EQ(r.location, "East US 2");
   EXPECT_EQ(r.operation_id, "op1");
@@ -45,8 +46,9 @@ TEST(RoutingTest, Templates) {
   EXPECT_EQ(RouteTemplate(ParseRoute(std::string(kDc)), "PUT", false), "PUT dataConnection");
   EXPECT_EQ(RouteTemplate(ParseRoute(std::string(kDb) + "/dataConnections"), "GET", false),
             "GET list");
-  Route op = ParseRoute("/subscriptions/s/providers/Microsoft.Kusto/locations/l/"
-                        "operationResults/x");
+  Route op = ParseRoute(
+      "/subscriptions/s/providers/Microsoft.Kusto/locations/l/"
+      "operationResults/x");
   EXPECT_EQ(RouteTemplate(op, "GET", false), "GET operationResult");
   EXPECT_EQ(RouteTemplate(op, "GET", true), "GET operationResultLocation");
 }

@@ -66,8 +66,8 @@ TEST(WorldTest, ConnectionsKeepTypedProperties) {
 }
 
 TEST(WorldTest, SyntaxErrorNamesFileAndLine) {
-  absl::StatusOr<World> world = ParseWorld("subscriptions:\n  - id: a\n    resourceGroups: [\n",
-                                           "bad.yaml");
+  absl::StatusOr<World> world =
+      ParseWorld("subscriptions:\n  - id: a\n    resourceGroups: [\n", "bad.yaml");
   ASSERT_FALSE(world.ok());
   EXPECT_TRUE(absl::StartsWith(world.status().message(), "bad.yaml:")) << world.status();
 }
@@ -84,8 +84,9 @@ TEST(WorldTest, MissingFieldNamesTheLine) {
                                            "w.yaml");
   ASSERT_FALSE(world.ok());
   EXPECT_EQ(world.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StartsWith(world.status().message(), "w.yaml:6: cluster is missing "
-                                                         "'location'"))
+  EXPECT_TRUE(absl::StartsWith(world.status().message(),
+                               "w.yaml:6: cluster is missing "
+                               "'location'"))
       << world.status();
 }
 
@@ -110,8 +111,7 @@ TEST(WorldTest, WrongBoolIsAnError) {
 }
 
 TEST(WorldTest, LoadWorldFileReadsAndReportsMissingFiles) {
-  EXPECT_EQ(LoadWorldFile("/nonexistent/world.yaml").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(LoadWorldFile("/nonexistent/world.yaml").status().code(), absl::StatusCode::kNotFound);
   std::string path = ::testing::TempDir() + "/emu_world_test.yaml";
   {
     std::ofstream out(path);
@@ -123,8 +123,8 @@ TEST(WorldTest, LoadWorldFileReadsAndReportsMissingFiles) {
 }
 
 TEST(WorldTest, TheExampleWorldLoads) {
-  absl::StatusOr<World> world = LoadWorldFile(std::string(KUSTODIAN_SOURCE_DIR) +
-                                              "/examples/world.yaml");
+  absl::StatusOr<World> world =
+      LoadWorldFile(std::string(KUSTODIAN_SOURCE_DIR) + "/examples/world.yaml");
   ASSERT_TRUE(world.ok()) << world.status();
   FakeClock clock;
   Emulator emulator(TestOptions(), clock);

@@ -69,7 +69,7 @@ TEST_F(ServerTest, EveryMethodRoundTripsHeadersAndBody) {
   StartServer();
   for (const std::string method : {"GET", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"}) {
     std::string body =
-        method == "GET" || method == "OPTIONS" ? "" : absl::StrCat("{\"m\":\"", method, "\"}");
+        method == "GET" || method == "OPTIONS" ? "" : absl::StrCat(R"({"m":")", method, R"("})");
     auto response = Send(method, "/things/a",
                          {{"X-Custom", "v-" + method}, {"Content-Type", "application/json"}}, body);
     ASSERT_TRUE(response.ok()) << method << ": " << response.status();
@@ -138,7 +138,7 @@ TEST_F(ServerTest, QueryAccessorReturnsFirstValueOrNullopt) {
 }
 
 TEST_F(ServerTest, LongestPrefixWinsAndMethodsFilter) {
-  auto named = [](std::string name) {
+  auto named = [](const std::string& name) {
     return [name](const ServerRequest&) {
       ServerResponse r;
       r.body = name;

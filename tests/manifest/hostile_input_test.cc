@@ -165,6 +165,25 @@ TEST(HostileInputTest, TooManyDocuments) {
   EXPECT_THAT(r.errors[0].message, HasSubstr("3 documents"));
 }
 
+TEST(HostileInputTest, DocumentFloodIsRefusedBeforeParsing) {
+  std::string flood;
+  for (int i = 0; i < 200000; ++i) {
+    flood += "---\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  FileLoadResult r = LoadManifestText(flood, "flood.yaml", LoadOptions{});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_TRUE(r.parse_failed);
+  ASSERT_THAT(r.errors, SizeIs(1));
+  EXPECT_THAT(r.errors[0].message, HasSubstr("at least 200000 documents"));
+}
+
+TEST(CountDocumentMarkersTest, CountsOnlyMarkersAtLineStart) {
+  EXPECT_EQ(CountDocumentMarkers("a: 1\n"), 0);
+  EXPECT_EQ(CountDocumentMarkers("---\na: 1\n--- \nb: ---\n  ---\n----\n---"), 3);
+  EXPECT_EQ(CountDocumentMarkers("--- !tag\r\n---\t# c\n"), 2);
+}
+
 TEST(HostileInputTest, NonScalarKeysAndOddDocumentsDoNotThrow) {
   const std::string yaml = testing::EventHubYaml() + "? [complex, key]\n: value\n";
   FileLoadResult r = LoadManifestText(yaml, "odd.yaml", LoadOptions{});
