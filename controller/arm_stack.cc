@@ -26,8 +26,9 @@ absl::StatusOr<ArmStack> BuildArmStack(const ArmFlags& flags, Clock& clock, Logg
   TransportOptions transport_options;
   transport_options.verify_tls = !flags.insecure_skip_tls_verify;
   if (flags.insecure_skip_tls_verify) {
-    logger.Warn("--insecure-skip-tls-verify is set: TLS certificates are NOT verified; use this "
-                "only against a local emulator");
+    logger.Warn(
+        "--insecure-skip-tls-verify is set: TLS certificates are NOT verified; use this "
+        "only against a local emulator");
   }
   stack.transport = NewHttpTransport(transport_options);
 

@@ -105,10 +105,9 @@ int Run(RunInputs& in, CliEnv& env) {
   } else {
     problems.emplace_back(arm.status().message());
   }
-  if (problems.empty()) {
-    if (absl::Status st = ValidateDaemonOptions(o); !st.ok()) {
-      problems.emplace_back(st.message());
-    }
+  // Report every problem at once (values that failed to parse keep their valid defaults).
+  if (absl::Status st = ValidateDaemonOptions(o); !st.ok()) {
+    problems.emplace_back(st.message());
   }
   if (!problems.empty()) {
     return UsageError(env, "run", absl::StrJoin(problems, "\n"));
@@ -152,9 +151,10 @@ int UsageError(CliEnv& env, std::string_view command, std::string_view message) 
 }
 
 int RunCli(int argc, const char* const* argv, CliEnv& env) {
-  CLI::App app{"Kustodian keeps Azure Data Explorer (Kusto) data connections in the state that "
-               "YAML manifests describe.",
-               "kustodian"};
+  CLI::App app{
+      "Kustodian keeps Azure Data Explorer (Kusto) data connections in the state that "
+      "YAML manifests describe.",
+      "kustodian"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show the help of every subcommand");
 
@@ -165,8 +165,8 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
   PlanArgs plan_in;
   CLI::App* plan = app.add_subcommand(
       "plan", "Show what the daemon would change (exit 0: in sync, 2: changes, 1: error)");
-  WithEnv(plan->add_option("--config-dir", plan_in.config_dir, "Directory of manifests")
-              ->required());
+  WithEnv(
+      plan->add_option("--config-dir", plan_in.config_dir, "Directory of manifests")->required());
   WithEnv(plan->add_option("--state-dir", plan_in.state_dir,
                            "The daemon's state directory, to know what it manages (read only). "
                            "Without it nothing is planned for deletion and existing "
@@ -184,18 +184,16 @@ int RunCli(int argc, const char* const* argv, CliEnv& env) {
       ->required();
   WithEnv(validate->add_flag("--remote", validate_in.remote,
                              "Also run ARM's dataConnectionValidation for every connection"));
-  WithEnv(validate->add_option("--log-level", validate_in.log_level,
-                               "debug, info, warn or error")
+  WithEnv(validate->add_option("--log-level", validate_in.log_level, "debug, info, warn or error")
               ->capture_default_str());
   AddArmFlags(validate, &validate_in.arm);
 
   ExportArgs export_in;
   CLI::App* exp = app.add_subcommand(
       "export", "Write manifests for the connections that exist in Azure (adopted on run)");
-  WithEnv(exp->add_option("--subscription", export_in.subscription, "Subscription id")
-              ->required());
-  WithEnv(exp->add_option("--resource-group", export_in.resource_group, "Resource group")
-              ->required());
+  WithEnv(exp->add_option("--subscription", export_in.subscription, "Subscription id")->required());
+  WithEnv(
+      exp->add_option("--resource-group", export_in.resource_group, "Resource group")->required());
   WithEnv(exp->add_option("--cluster", export_in.cluster, "Kusto cluster name")->required());
   WithEnv(exp->add_option("--database", export_in.databases,
                           "Database to export; repeat for several. Required: kustodian does not "

@@ -1,8 +1,8 @@
 // Pieces shared by the CLI subcommands: ARM flags, manifest loading, DNS-1123 names.
 #include <filesystem>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "controller/cli_internal.h"
 #include "controller/stable_hash.h"
 #include "src/core/status.h"

@@ -24,8 +24,8 @@ bool NeedsQuotes(const std::string& s) {
   if (s.empty()) {
     return true;
   }
-  static const std::set<std::string> kSpecial = {"true", "false", "yes", "no", "on", "off",
-                                                 "y",    "n",     "null", "~"};
+  static const std::set<std::string> kSpecial = {"true", "false", "yes", "no",   "on",
+                                                 "off",  "y",     "n",   "null", "~"};
   if (kSpecial.count(absl::AsciiStrToLower(s)) > 0) {
     return true;
   }
@@ -77,7 +77,8 @@ void EmitManifest(YAML::Emitter& e, const DataConnectionSpec& spec, const std::s
   e << YAML::Key << "apiVersion" << YAML::Value << std::string(kManifestApiVersion);
   e << YAML::Key << "kind" << YAML::Value << std::string(kManifestKind);
   e << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "name" << YAML::Value << name;
+  e << YAML::Key << "name" << YAML::Value;
+  EmitString(e, name);
   e << YAML::Key << "annotations" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "kustodian.io/adopt" << YAML::Value << YAML::DoubleQuoted << "true";
   e << YAML::EndMap << YAML::EndMap;
@@ -99,7 +100,7 @@ void EmitManifest(YAML::Emitter& e, const DataConnectionSpec& spec, const std::s
   e << YAML::Key << "kind" << YAML::Value << std::string(KindName(spec.kind));
   e << YAML::Key << "properties" << YAML::Value;
   EmitJson(e, spec.properties);
-  e << YAML::EndMap << YAML::EndMap << YAML::EndDoc;
+  e << YAML::EndMap << YAML::EndMap;
 }
 
 // "<cluster>.<database>.yaml", lower case, characters outside [a-z0-9._-] replaced by '-'.
@@ -135,8 +136,9 @@ int RunExport(const ExportArgs& args, CliEnv& env) {
   std::error_code ec;
   std::filesystem::create_directories(args.out_dir, ec);
   if (ec || !std::filesystem::is_directory(args.out_dir, ec)) {
-    return UsageError(env, "export", absl::StrCat("--out: cannot create directory \"",
-                                                  args.out_dir, "\": ", ec.message()));
+    return UsageError(
+        env, "export",
+        absl::StrCat("--out: cannot create directory \"", args.out_dir, "\": ", ec.message()));
   }
   Logger logger(*level, LogFormat::kText, env.clock, env.log_sink);
   absl::StatusOr<ArmStack> arm = env.make_arm(*flags, env.clock, logger, nullptr);
@@ -148,8 +150,8 @@ int RunExport(const ExportArgs& args, CliEnv& env) {
   for (const DatabaseId& db : databases) {
     absl::StatusOr<std::vector<LiveConnection>> list = arm->client->List(db);
     if (!list.ok()) {
-      env.err << "kustodian export: cannot list the data connections of " << db.ResponseId()
-              << ": " << list.status().message() << "\n";
+      env.err << "kustodian export: cannot list the data connections of " << db.ResponseId() << ": "
+              << list.status().message() << "\n";
       return kExitError;
     }
     YAML::Emitter e;

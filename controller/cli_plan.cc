@@ -7,7 +7,6 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "src/core/status.h"
 #include "controller/cli_internal.h"
 #include "controller/cluster_lock.h"
 #include "controller/live_cache.h"
@@ -15,6 +14,7 @@
 #include "controller/prune_guard.h"
 #include "controller/reconciler.h"
 #include "controller/status_store.h"
+#include "src/core/status.h"
 
 namespace kustodian {
 namespace {
@@ -52,11 +52,11 @@ absl::Status ReadJournal(const std::string& state_dir, OwnershipJournal* journal
 
 std::string ValueText(const nlohmann::json& v) { return v.is_null() ? "(none)" : v.dump(); }
 
-void PrintText(const std::vector<PlannedConnection>& plans, const std::map<std::string, int>& counts,
-               std::ostream& out) {
-  static const std::map<std::string, std::string> kMarks = {
-      {"create", "+"}, {"update", "~"}, {"recreate", "-/+"},
-      {"delete", "-"}, {"no-op", "="}, {"conflict", "!"}};
+void PrintText(const std::vector<PlannedConnection>& plans,
+               const std::map<std::string, int>& counts, std::ostream& out) {
+  static const std::map<std::string, std::string> kMarks = {{"create", "+"},     {"update", "~"},
+                                                            {"recreate", "-/+"}, {"delete", "-"},
+                                                            {"no-op", "="},      {"conflict", "!"}};
   for (const PlannedConnection& p : plans) {
     out << "  " << kMarks.at(p.action) << " " << p.action << "  " << p.arm_name;
     if (!p.source.empty()) {
@@ -81,8 +81,8 @@ void PrintText(const std::vector<PlannedConnection>& plans, const std::map<std::
       << " unchanged, " << n("conflict") << " in conflict.\n";
 }
 
-void PrintJson(const std::vector<PlannedConnection>& plans, const std::map<std::string, int>& counts,
-               bool in_sync, std::ostream& out) {
+void PrintJson(const std::vector<PlannedConnection>& plans,
+               const std::map<std::string, int>& counts, bool in_sync, std::ostream& out) {
   nlohmann::json items = nlohmann::json::array();
   for (const PlannedConnection& p : plans) {
     nlohmann::json changes = nlohmann::json::array();
@@ -98,8 +98,7 @@ void PrintJson(const std::vector<PlannedConnection>& plans, const std::map<std::
                      {"reason", p.plan.reason},
                      {"changes", changes}});
   }
-  out << nlohmann::json({{"connections", items}, {"summary", counts}, {"inSync", in_sync}})
-             .dump(2)
+  out << nlohmann::json({{"connections", items}, {"summary", counts}, {"inSync", in_sync}}).dump(2)
       << "\n";
 }
 
@@ -119,8 +118,9 @@ int RunPlan(const PlanArgs& args, CliEnv& env) {
   }
   std::error_code ec;
   if (!std::filesystem::is_directory(args.config_dir, ec)) {
-    return UsageError(env, "plan", absl::StrCat("--config-dir: \"", args.config_dir,
-                                                "\" is not a directory; fix the path"));
+    return UsageError(
+        env, "plan",
+        absl::StrCat("--config-dir: \"", args.config_dir, "\" is not a directory; fix the path"));
   }
   LoadedManifests manifests = LoadManifests(args.config_dir);
   if (!manifests.errors.empty()) {

@@ -247,8 +247,8 @@ void DirWatcher::Run(absl::Time started) {
     absl::Time now = clock_.Now();
     absl::Duration wait = options_.max_poll_wait;
     if (pending) {
-      wait = std::min(wait, std::min(last_event + options_.debounce,
-                                     first_event + options_.max_delay) - now);
+      wait = std::min(
+          wait, std::min(last_event + options_.debounce, first_event + options_.max_delay) - now);
     }
     if (periodic) {
       wait = std::min(wait, next_rescan - now);
@@ -287,8 +287,8 @@ void DirWatcher::Run(absl::Time started) {
       last_event = woke;
     }
     now = clock_.Now();
-    if (pending && (now - last_event >= options_.debounce ||
-                    now - first_event >= options_.max_delay)) {
+    if (pending &&
+        (now - last_event >= options_.debounce || now - first_event >= options_.max_delay)) {
       pending = false;
       callback_(pending_reason);
       next_rescan = clock_.Now() + options_.rescan_interval;

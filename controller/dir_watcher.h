@@ -87,10 +87,10 @@ class DirWatcher {
   const Callback callback_;
 
   mutable std::mutex mu_;
-  int inotify_fd_ = -1;                      // guarded by mu_ (written only in Start/Stop)
-  int stop_fd_ = -1;                         // eventfd; guarded by mu_
-  std::map<int, std::string> watches_;       // wd -> directory path; guarded by mu_
-  int root_wd_ = -1;                         // guarded by mu_
+  int inotify_fd_ = -1;                             // guarded by mu_ (written only in Start/Stop)
+  int stop_fd_ = -1;                                // eventfd; guarded by mu_
+  std::map<int, std::string> watches_;              // wd -> directory path; guarded by mu_
+  int root_wd_ = -1;                                // guarded by mu_
   std::pair<uint64_t, uint64_t> root_inode_{0, 0};  // (dev, ino) when watched; guarded by mu_
   std::thread thread_;
   std::atomic<bool> stopping_{false};

@@ -137,7 +137,8 @@ DirectoryPassResult DirectorySource::Pass() {
   return result;
 }
 
-void DirectorySource::LogNewErrors(const std::string& file, const std::vector<std::string>& errors) {
+void DirectorySource::LogNewErrors(const std::string& file,
+                                   const std::vector<std::string>& errors) {
   std::vector<std::string>& before = logged_[file];
   for (const std::string& e : errors) {
     if (std::find(before.begin(), before.end(), e) == before.end()) {

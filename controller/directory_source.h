@@ -32,9 +32,9 @@ struct DirectorySourceDeps {
 };
 
 struct DirectoryPassResult {
-  int files = 0;              // manifest files seen
-  int files_with_errors = 0;  // files (and unreadable paths) with at least one error
-  int manifests = 0;          // connections loaded from good documents
+  int files = 0;                          // manifest files seen
+  int files_with_errors = 0;              // files (and unreadable paths) with at least one error
+  int manifests = 0;                      // connections loaded from good documents
   std::vector<std::string> changed_keys;  // sorted; each was enqueued
   // False when the scan itself was incomplete (unreadable directory, broken link, loop): then
   // no file was removed from the DesiredStore in this pass, since a missing file may only be
@@ -73,9 +73,9 @@ class DirectorySource {
 
   std::mutex pass_mu_;  // serializes Pass()
   mutable std::mutex mu_;
-  int passes_ = 0;                                            // guarded by mu_
-  std::map<std::string, std::vector<std::string>> errors_;    // guarded by mu_
-  std::map<std::string, std::vector<std::string>> logged_;    // guarded by pass_mu_
+  int passes_ = 0;                                          // guarded by mu_
+  std::map<std::string, std::vector<std::string>> errors_;  // guarded by mu_
+  std::map<std::string, std::vector<std::string>> logged_;  // guarded by pass_mu_
 };
 
 }  // namespace kustodian

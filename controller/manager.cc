@@ -77,21 +77,20 @@ absl::Status Manager::Start() {
             {"connections", std::to_string(first.manifests)},
             {"files_with_errors", std::to_string(first.files_with_errors)}});
   int listed = resync_->RunDue();
-  log.Info("first resync done", {{"databases_listed", std::to_string(listed)},
-                                 {"databases_unlisted",
-                                  std::to_string(resync_->Unlisted().size())}});
+  log.Info("first resync done",
+           {{"databases_listed", std::to_string(listed)},
+            {"databases_unlisted", std::to_string(resync_->Unlisted().size())}});
 
   started_ = true;
   for (int i = 0; i < options_.workers; ++i) {
     workers_.emplace_back([this] { Worker(); });
   }
   resync_->Start();
-  log.Info("kustodian is running",
-           {{"config_dir", options_.config_dir},
-            {"state_dir", options_.state_dir},
-            {"status_dir", status_->status_dir()},
-            {"workers", std::to_string(options_.workers)},
-            {"metrics_bind_address", options_.metrics_bind_address}});
+  log.Info("kustodian is running", {{"config_dir", options_.config_dir},
+                                    {"state_dir", options_.state_dir},
+                                    {"status_dir", status_->status_dir()},
+                                    {"workers", std::to_string(options_.workers)},
+                                    {"metrics_bind_address", options_.metrics_bind_address}});
   return absl::OkStatus();
 }
 
@@ -109,10 +108,10 @@ absl::Status Manager::StartHttp() {
   absl::StatusOr<int> port = http_->Start(hp.host, hp.port);
   if (!port.ok()) {
     http_.reset();
-    return absl::UnavailableError(absl::StrCat(
-        "--metrics-bind-address: cannot listen on ", options_.metrics_bind_address, ": ",
-        std::string(port.status().message()),
-        "; choose a free port (or 0 to let the system pick one)"));
+    return absl::UnavailableError(
+        absl::StrCat("--metrics-bind-address: cannot listen on ", options_.metrics_bind_address,
+                     ": ", std::string(port.status().message()),
+                     "; choose a free port (or 0 to let the system pick one)"));
   }
   http_port_ = *port;
   deps_.logger.Info("serving /metrics, /healthz, /readyz and /status",

@@ -38,8 +38,8 @@ void CheckDir(std::string_view flag, const std::string& path, bool required, boo
   const bool exists = fs::exists(path, ec);
   if (!exists) {
     if (must_exist) {
-      problems->push_back(absl::StrCat(Av(flag), ": \"", path,
-                                       "\" does not exist; create it or fix the path"));
+      problems->push_back(
+          absl::StrCat(Av(flag), ": \"", path, "\" does not exist; create it or fix the path"));
     }
     return;
   }
@@ -75,7 +75,8 @@ std::string EffectiveStatusDir(const DaemonOptions& options) {
 absl::StatusOr<absl::Duration> ParseDurationFlag(std::string_view flag, std::string_view text) {
   absl::StatusOr<absl::Duration> d = ParseGoDuration(text);
   if (!d.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(Av(flag), ": ", std::string(d.status().message()),
+    return absl::InvalidArgumentError(absl::StrCat(Av(flag), ": ",
+                                                   std::string(d.status().message()),
                                                    "; use a Go duration such as 30s, 5m or 1h"));
   }
   if (*d < absl::ZeroDuration()) {
@@ -133,8 +134,8 @@ absl::StatusOr<RateLimitOptions> ParseArmRateLimits(std::string_view text) {
     } else if (key == "deletes") {
       target = &out.deletes;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--arm-rate-limits: unknown type \"", key, "\"; use reads, writes or deletes"));
+      return absl::InvalidArgumentError(absl::StrCat("--arm-rate-limits: unknown type \"", key,
+                                                     "\"; use reads, writes or deletes"));
     }
     KUS_ASSIGN_OR_RETURN(*target, ParseBucket(key, value));
   }
@@ -148,9 +149,9 @@ std::string FormatArmRateLimits(const RateLimitOptions& options) {
   auto one = [](const char* name, const BucketOptions& b) {
     return absl::StrFormat("%s=%g/%g", name, b.burst, b.per_second);
   };
-  return absl::StrJoin({one("reads", options.reads), one("writes", options.writes),
-                        one("deletes", options.deletes)},
-                       ",");
+  return absl::StrJoin(
+      {one("reads", options.reads), one("writes", options.writes), one("deletes", options.deletes)},
+      ",");
 }
 
 absl::StatusOr<LogFormat> ParseLogFormatFlag(std::string_view text) {
@@ -191,9 +192,10 @@ absl::Status ValidateArmFlags(const ArmFlags& flags) {
       problems.push_back(absl::StrCat("--arm-endpoint: \"", flags.endpoint,
                                       "\" has a path or query; give only scheme://host[:port]"));
     } else if (url->scheme == "http" && !IsLoopbackHost(url->host)) {
-      problems.push_back(absl::StrCat("--arm-endpoint: plain http is allowed only to a loopback "
-                                      "host (the emulator); use https for \"",
-                                      url->host, "\""));
+      problems.push_back(
+          absl::StrCat("--arm-endpoint: plain http is allowed only to a loopback "
+                       "host (the emulator); use https for \"",
+                       url->host, "\""));
     }
   }
   if (!flags.imds_endpoint.empty() && !ParseUrl(flags.imds_endpoint).ok()) {
@@ -214,23 +216,20 @@ absl::Status ValidateDaemonOptions(const DaemonOptions& options) {
   std::vector<std::string> problems;
   CheckDir("--config-dir", options.config_dir, /*required=*/true, /*must_exist=*/true, &problems);
   CheckDir("--state-dir", options.state_dir, /*required=*/true, /*must_exist=*/false, &problems);
-  CheckDir("--status-dir", options.status_dir, /*required=*/false, /*must_exist=*/false,
-           &problems);
+  CheckDir("--status-dir", options.status_dir, /*required=*/false, /*must_exist=*/false, &problems);
   if (options.workers < 1 || options.workers > kMaxWorkers) {
-    problems.push_back(absl::StrFormat("--workers: %d is out of range; give 1..%d",
-                                       options.workers, kMaxWorkers));
+    problems.push_back(
+        absl::StrFormat("--workers: %d is out of range; give 1..%d", options.workers, kMaxWorkers));
   }
   if (options.resync_interval != absl::ZeroDuration() && options.resync_interval < kMinResync) {
-    problems.push_back(absl::StrCat("--resync-interval: ",
-                                    absl::FormatDuration(options.resync_interval),
-                                    " is too short; give 0 (off) or at least ",
-                                    absl::FormatDuration(kMinResync)));
+    problems.push_back(
+        absl::StrCat("--resync-interval: ", absl::FormatDuration(options.resync_interval),
+                     " is too short; give 0 (off) or at least ", absl::FormatDuration(kMinResync)));
   }
   if (options.rescan_interval != absl::ZeroDuration() && options.rescan_interval < kMinRescan) {
-    problems.push_back(absl::StrCat("--rescan-interval: ",
-                                    absl::FormatDuration(options.rescan_interval),
-                                    " is too short; give 0 (off) or at least ",
-                                    absl::FormatDuration(kMinRescan)));
+    problems.push_back(
+        absl::StrCat("--rescan-interval: ", absl::FormatDuration(options.rescan_interval),
+                     " is too short; give 0 (off) or at least ", absl::FormatDuration(kMinRescan)));
   }
   if (options.debounce < absl::ZeroDuration() || options.debounce > kMaxDebounce) {
     problems.push_back(absl::StrCat("--debounce: ", absl::FormatDuration(options.debounce),
@@ -238,9 +237,9 @@ absl::Status ValidateDaemonOptions(const DaemonOptions& options) {
                                     absl::FormatDuration(kMaxDebounce)));
   }
   if (options.max_deletes_per_pass < 0) {
-    problems.push_back(absl::StrFormat(
-        "--max-deletes-per-pass: %d is negative; give 0 (never delete) or more",
-        options.max_deletes_per_pass));
+    problems.push_back(
+        absl::StrFormat("--max-deletes-per-pass: %d is negative; give 0 (never delete) or more",
+                        options.max_deletes_per_pass));
   }
   if (options.metrics_bind_address != "0") {
     if (absl::StatusOr<HostPort> hp =

@@ -22,13 +22,13 @@ inline constexpr char kDefaultCloud[] = "AzurePublicCloud";
 
 // How to reach ARM: shared by run, plan, validate --remote and export.
 struct ArmFlags {
-  std::string endpoint;  // --arm-endpoint; "" = the cloud's endpoint
-  std::string cloud = kDefaultCloud;                // --cloud
-  std::string api_version = kDefaultApiVersion;     // --api-version
-  bool insecure_skip_tls_verify = false;            // --insecure-skip-tls-verify
-  std::string token;  // --token: a static bearer token (emulator use); never logged
-  std::string tenant_id;  // --tenant-id; "" = AZURE_TENANT_ID
-  std::string client_id;  // --client-id; "" = AZURE_CLIENT_ID (also picks a user-assigned MI)
+  std::string endpoint;                          // --arm-endpoint; "" = the cloud's endpoint
+  std::string cloud = kDefaultCloud;             // --cloud
+  std::string api_version = kDefaultApiVersion;  // --api-version
+  bool insecure_skip_tls_verify = false;         // --insecure-skip-tls-verify
+  std::string token;          // --token: a static bearer token (emulator use); never logged
+  std::string tenant_id;      // --tenant-id; "" = AZURE_TENANT_ID
+  std::string client_id;      // --client-id; "" = AZURE_CLIENT_ID (also picks a user-assigned MI)
   std::string imds_endpoint;  // --imds-endpoint; "" = http://169.254.169.254
   // --arm-rate-limits, "reads=250/25,writes=200/10,deletes=200/10" (burst/per-second) or "off".
   RateLimitOptions rate_limits;

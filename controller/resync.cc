@@ -120,8 +120,8 @@ int ResyncLoop::RunDue() {
         deps_.metrics->last_resync_timestamp.SetToCurrentTime(deps_.clock);
       }
       std::vector<std::string> keys = KeysOf(db_key);
-      deps_.logger.Debug("resync", {{"database", db.ResponseId()},
-                                    {"keys", std::to_string(keys.size())}});
+      deps_.logger.Debug("resync",
+                         {{"database", db.ResponseId()}, {"keys", std::to_string(keys.size())}});
       for (const std::string& key : keys) {
         if (deps_.enqueue) {
           deps_.enqueue(key);
@@ -142,10 +142,9 @@ int ResyncLoop::RunDue() {
       wait = std::max(wait, *retry_after);
     }
     s.next_due = now + wait;
-    deps_.logger.Warn("resync LIST failed; will retry",
-                      {{"database", db.ResponseId()},
-                       {"error", std::string(status.message())},
-                       {"retry_in", absl::FormatDuration(wait)}});
+    deps_.logger.Warn("resync LIST failed; will retry", {{"database", db.ResponseId()},
+                                                         {"error", std::string(status.message())},
+                                                         {"retry_in", absl::FormatDuration(wait)}});
   }
   return listed;
 }
@@ -205,7 +204,8 @@ void ResyncLoop::Loop() {
       wait = std::min(wait, s.next_due - now);
     }
     wait = std::max(wait, absl::Milliseconds(1));
-    wake_cv_.wait_for(lock, absl::ToChronoMilliseconds(wait), [this] { return stopping_ || wake_; });
+    wake_cv_.wait_for(lock, absl::ToChronoMilliseconds(wait),
+                      [this] { return stopping_ || wake_; });
     wake_ = false;
     if (stopping_) {
       return;

@@ -6,6 +6,13 @@
 # next free port), KUSTODIAN_RUN_ARGS (extra flags for `kustodian run`, e.g. "--log-format json").
 set -euo pipefail
 
+# A shell without job control (e.g. `bash run.sh &` from a script) starts this script with SIGINT
+# ignored, and bash cannot trap a signal ignored at entry: re-exec once with the default action
+# so Ctrl-C / kill -INT always stops both processes cleanly.
+if [[ -z "${KUSTODIAN_RUN_REEXEC:-}" ]] && env --default-signal=INT true 2>/dev/null; then
+  KUSTODIAN_RUN_REEXEC=1 exec env --default-signal=INT bash "$0" "$@"
+fi
+
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BUILD_DIR="${1:-build}"

@@ -32,7 +32,7 @@ absl::Status Emulator::LoadWorld(const World& world) {
 
 int Emulator::AddFault(FaultRule rule) {
   std::lock_guard<std::mutex> lock(mu_);
-  return faults_.Add(rule);
+  return faults_.Add(std::move(rule));
 }
 
 ServerResponse Emulator::Handle(const ServerRequest& request) {

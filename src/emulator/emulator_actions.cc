@@ -75,7 +75,7 @@ ServerResponse Emulator::ValidateConnection(const ServerRequest& request, const 
                          : "";
   const KindRules* rules = kind.empty() ? nullptr : FindKind(kind);
   if (kind.empty()) {
-    errors.push_back("The data connection kind is required.");
+    errors.emplace_back("The data connection kind is required.");
   } else if (rules == nullptr) {
     errors.push_back(absl::StrCat("The data connection kind '", kind, "' is not supported."));
   } else if (rules->api_2025_only && ctx.api_version != kApi2025) {

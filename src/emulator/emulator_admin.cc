@@ -71,7 +71,7 @@ ServerResponse Emulator::HandleAdmin(const ServerRequest& request, const Route& 
   if (path == "/faults") {
     if (m == "GET") {
       OrderedJson list = OrderedJson::array();
-      for (const FaultRule& rule : faults_.rules()) {
+      for (const FaultRule& rule : faults_.Rules()) {
         list.push_back(OrderedJson::parse(FaultRuleToJson(rule).dump()));
       }
       return JsonResponse(200, OrderedJson{{"faults", list}});

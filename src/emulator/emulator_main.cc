@@ -1,7 +1,6 @@
 // Entry point of `kustodian-emulator`: parses flags, loads the world file, serves Emulator on
 // HttpServer (plain or TLS) until SIGINT/SIGTERM, and prints/writes the bound port.
-#include <signal.h>
-
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -23,7 +22,7 @@
 namespace kustodian::emulator {
 namespace {
 
-constexpr char kDescription[] =
+constexpr std::string_view kDescription =
     "kustodian-emulator: a local Azure Resource Manager for Kusto (Azure Data Explorer) data\n"
     "connections, as Azurite is for Storage. It serves the ARM data-connection API\n"
     "(GET/PUT/PATCH/DELETE/LIST, dataConnectionValidation, checkNameAvailability, operation\n"
@@ -31,7 +30,7 @@ constexpr char kDescription[] =
     "location display names, server-filled properties, 409 while an operation runs, throttling\n"
     "headers and 429s), a fake Entra ID token endpoint and IMDS, and fault injection.";
 
-constexpr char kFooter[] = R"(WORLD FILE (--world, YAML):
+constexpr std::string_view kFooter = R"(WORLD FILE (--world, YAML):
   subscriptions:
     - id: 00000000-0000-0000-0000-000000000001
       resourceGroups:
@@ -109,8 +108,8 @@ int Fail(const std::string& message) {
 
 int Run(int argc, char** argv) {
   RealClock clock;
-  CLI::App app{kDescription, "kustodian-emulator"};
-  app.footer(kFooter);
+  CLI::App app{std::string(kDescription), "kustodian-emulator"};
+  app.footer(std::string(kFooter));
   std::string world_file, bind = "127.0.0.1", port_file, tls_cert, tls_key, public_url;
   int port = 0;
   std::string lro_duration = "1s", token_lifetime = "3600s";
@@ -252,4 +251,11 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace kustodian::emulator
 
-int main(int argc, char** argv) { return kustodian::emulator::Run(argc, argv); }
+int main(int argc, char** argv) {
+  try {
+    return kustodian::emulator::Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "kustodian-emulator: fatal: " << e.what() << std::endl;
+    return 1;
+  }
+}

@@ -1,6 +1,7 @@
 #include "src/emulator/faults.h"
 
 #include <algorithm>
+#include <array>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -18,12 +19,16 @@ struct KindName {
   FaultKind kind;
   const char* name;
 };
-constexpr KindName kKindNames[] = {
-    {FaultKind::k429, "429"},         {FaultKind::k429NoRetryAfter, "429-no-retry-after"},
-    {FaultKind::k500, "500"},         {FaultKind::k503, "503"},
-    {FaultKind::k504, "504"},         {FaultKind::kDrop, "drop"},
-    {FaultKind::kLatency, "latency"}, {FaultKind::kLroFail, "lro-fail"},
-};
+constexpr std::array<KindName, 8> kKindNames = {{
+    {FaultKind::k429, "429"},
+    {FaultKind::k429NoRetryAfter, "429-no-retry-after"},
+    {FaultKind::k500, "500"},
+    {FaultKind::k503, "503"},
+    {FaultKind::k504, "504"},
+    {FaultKind::kDrop, "drop"},
+    {FaultKind::kLatency, "latency"},
+    {FaultKind::kLroFail, "lro-fail"},
+}};
 
 std::optional<FaultKind> ParseKindName(std::string_view name) {
   for (const KindName& k : kKindNames) {

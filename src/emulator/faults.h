@@ -55,7 +55,7 @@ class FaultInjector {
   // Adds `rule` and returns its id.
   int Add(FaultRule rule);
   void Clear() { rules_.clear(); }
-  const std::vector<FaultRule>& rules() const { return rules_; }
+  const std::vector<FaultRule>& Rules() const { return rules_; }
 
   // Decides for one request: every matching latency rule that fires adds its delay; the first
   // matching 429/5xx/drop rule that fires is returned. Fired count rules are used up.

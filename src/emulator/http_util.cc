@@ -78,7 +78,7 @@ std::map<std::string, std::string> ParseForm(std::string_view body) {
 }
 
 std::string Base64UrlEncode(std::string_view data) {
-  static constexpr char kAlphabet[] =
+  constexpr std::string_view kAlphabet =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
   uint32_t buffer = 0;

@@ -17,7 +17,7 @@ std::string FormatGuid(uint64_t hi, uint64_t lo) {
 uint64_t Fnv1a(std::string_view s, uint64_t basis) {
   uint64_t h = basis;
   for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
+    auto u = static_cast<unsigned char>(c);
     if (u >= 'A' && u <= 'Z') {
       u = static_cast<unsigned char>(u - 'A' + 'a');
     }

@@ -117,7 +117,7 @@ std::vector<std::string> EnumValues(EnumSet set, std::string_view api_version) {
           "MULTIJSON",  "JSON", "CSV",  "TSV",     "SCSV", "SOHSV",      "PSV",       "TXT", "RAW",
           "SINGLEJSON", "AVRO", "TSVE", "PARQUET", "ORC",  "APACHEAVRO", "W3CLOGFILE"};
       if (api_version == kApi2025) {
-        v.push_back("AZMONSTREAM");
+        v.emplace_back("AZMONSTREAM");
       }
       return v;
     }
@@ -340,6 +340,7 @@ std::vector<std::string> PropertyProblems(const KindRules& rules, const nlohmann
   std::vector<absl::Status> problems;
   CheckAll(rules, sent, api_version, &problems);
   std::vector<std::string> messages;
+  messages.reserve(problems.size());
   for (const absl::Status& st : problems) {
     messages.emplace_back(st.message());
   }

@@ -50,7 +50,6 @@ class Throttler {
                         absl::Time now);
   // Forgets every bucket (all become full).
   void Reset() { buckets_.clear(); }
-  const ThrottleOptions& options() const { return options_; }
 
  private:
   struct Bucket {

@@ -1,6 +1,7 @@
 #include "src/emulator/world.h"
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -334,7 +335,7 @@ absl::StatusOr<World> LoadWorldFile(const std::string& path) {
 }
 
 std::string DisplayLocation(std::string_view location) {
-  static constexpr std::pair<const char*, const char*> kRegions[] = {
+  static constexpr std::array<std::pair<const char*, const char*>, 33> kRegions = {{
       {"eastus", "East US"},
       {"eastus2", "East US 2"},
       {"westus", "West US"},
@@ -368,7 +369,7 @@ std::string DisplayLocation(std::string_view location) {
       {"southindia", "South India"},
       {"uaenorth", "UAE North"},
       {"southafricanorth", "South Africa North"},
-  };
+  }};
   std::string key = absl::AsciiStrToLower(Av(location));
   key.erase(std::remove(key.begin(), key.end(), ' '), key.end());
   for (const auto& [normalized, display] : kRegions) {

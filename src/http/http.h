@@ -50,7 +50,7 @@ class HttpTransport {
 
 struct TransportOptions {
   bool verify_tls = true;            // off only with an explicit flag (logged at start)
-  std::string ca_file;               // extra CA bundle; "" = system store
+  std::string ca_file;               // PEM CA bundle that replaces the system store; "" = system
   bool allow_plain_http_remote = false;  // plain http is always allowed to loopback
   absl::Duration connect_timeout = absl::Seconds(10);
   int max_idle_per_host = 8;         // keep-alive connections kept per scheme://host:port
@@ -62,8 +62,8 @@ std::unique_ptr<HttpTransport> NewHttpTransport(const TransportOptions& options)
 
 struct ParsedUrl {
   std::string scheme;  // "http" or "https"
-  std::string host;
-  int port = 0;
+  std::string host;  // lower-cased; an IPv6 literal without its brackets ("::1")
+  int port = 0;      // explicit, or 80/443 by scheme
   std::string path_and_query;  // starts with '/'
 };
 // Parses an absolute http(s) URL. InvalidArgument otherwise.

@@ -214,18 +214,20 @@ TEST_F(CliTest, ValidateOfflineAndRemote) {
 TEST_F(CliTest, ExportThenPlanIsANoop) {
   arm_.SetConnection(Live("device-telemetry", "Telemetry"));
   arm_.SetConnection(Live("Second_Conn", "Other"));
+  arm_.SetConnection(Live("2024", "Numeric"));  // a name YAML would read as a number
   const std::string out = (dir_ / "exported").string();
-  EXPECT_EQ(Cli({"export", "--subscription", "00000000-0000-0000-0000-000000000001",
-                 "--resource-group", "testrg", "--cluster", "mykustocluster", "--database",
-                 "telemetry", "--out", out}),
-            kExitOk)
+  EXPECT_EQ(
+      Cli({"export", "--subscription", "00000000-0000-0000-0000-000000000001", "--resource-group",
+           "testrg", "--cluster", "mykustocluster", "--database", "telemetry", "--out", out}),
+      kExitOk)
       << err_.str();
-  EXPECT_THAT(out_.str(), HasSubstr("exported 2 connection(s)"));
+  EXPECT_THAT(out_.str(), HasSubstr("exported 3 connection(s)"));
   std::ifstream in(fs::path(out) / "mykustocluster.telemetry.yaml");
   std::stringstream text;
   text << in.rdbuf();
   EXPECT_THAT(text.str(), HasSubstr("kustodian.io/adopt: \"true\""));
   EXPECT_THAT(text.str(), HasSubstr("name: second-conn"));
+  EXPECT_THAT(text.str(), HasSubstr("name: \"2024\""));
 
   EXPECT_EQ(Cli({"validate", out}), kExitOk) << out_.str();
   fs::create_directories(dir_ / "state");

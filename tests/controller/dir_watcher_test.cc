@@ -22,8 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // Waits (real time, bounded) until `pred` holds. Returns whether it did.
-bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds limit =
-                                                      std::chrono::milliseconds(10000)) {
+bool WaitUntil(const std::function<bool()>& pred,
+               std::chrono::milliseconds limit = std::chrono::milliseconds(10000)) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!pred()) {
     if (std::chrono::steady_clock::now() > deadline) {
@@ -198,8 +198,7 @@ TEST_F(DirWatcherTest, RepointedRootSymlinkRebuildsWatches) {
 }
 
 TEST_F(DirWatcherTest, StartFailsOnMissingRootAndStopIsIdempotent) {
-  DirWatcher watcher((dir_ / "missing").string(), {}, clock_, Logger::Null(),
-                     [](ChangeReason) {});
+  DirWatcher watcher((dir_ / "missing").string(), {}, clock_, Logger::Null(), [](ChangeReason) {});
   EXPECT_EQ(watcher.Start().code(), absl::StatusCode::kNotFound);
   watcher.Stop();
   StartWatcher(dir_);

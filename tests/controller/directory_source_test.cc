@@ -59,10 +59,9 @@ class DirectorySourceTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     source_ = std::make_unique<DirectorySource>(
-        dir_.string(), DirectorySourceDeps{desired_, logger_, &prune_guard_, nullptr, &metrics_,
-                                           [this](const std::string& key) {
-                                             enqueued_.push_back(key);
-                                           }});
+        dir_.string(),
+        DirectorySourceDeps{desired_, logger_, &prune_guard_, nullptr, &metrics_,
+                            [this](const std::string& key) { enqueued_.push_back(key); }});
   }
   void TearDown() override { fs::remove_all(dir_); }
 

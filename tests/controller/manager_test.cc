@@ -115,9 +115,7 @@ TEST_F(ManagerTest, ManifestBecomesAReadyConnection) {
   ASSERT_TRUE(WaitUntil([&] { return Phase() == kPhaseReady; })) << Phase();
   EXPECT_EQ(arm_.put_specs().size(), 1u);
   EXPECT_EQ(arm_.calls(FakeArmClient::Method::kList), 1) << "one LIST for the database";
-  ASSERT_TRUE(WaitUntil([&] {
-    return metrics_.ReconcileResult(kResultSuccess).Value() >= 1;
-  }));
+  ASSERT_TRUE(WaitUntil([&] { return metrics_.ReconcileResult(kResultSuccess).Value() >= 1; }));
 
   manager_->Stop();
   std::ifstream journal(dir_ / "state" / "managed.json");
@@ -154,8 +152,9 @@ TEST_F(ManagerTest, HttpHandlers) {
   EXPECT_EQ(manager_->HandleStatus(Get(std::string("/status") + kKey)).status, 200);
   std::string encoded = absl::StrReplaceAll(kKey, {{"/", "%2F"}});
   EXPECT_EQ(manager_->HandleStatus(Get("/status/" + encoded)).status, 200);
-  EXPECT_EQ(manager_->HandleStatus(Get(absl::StrReplaceAll(std::string("/status") + kKey,
-                                                           {{"dataconnections", "DataConnections"}})))
+  EXPECT_EQ(manager_
+                ->HandleStatus(Get(absl::StrReplaceAll(std::string("/status") + kKey,
+                                                       {{"dataconnections", "DataConnections"}})))
                 .status,
             200);
   ServerResponse missing = manager_->HandleStatus(Get("/status/subscriptions/x"));

@@ -66,8 +66,8 @@ TEST_F(OptionsTest, MissingDirectoriesSayWhatToFix) {
   std::ofstream((dir_ / "file").string()) << "x";
   options_.config_dir = (dir_ / "manifests").string();
   options_.state_dir = (dir_ / "file").string();
-  EXPECT_THAT(Problems(), HasSubstr("--state-dir: \"" + (dir_ / "file").string() +
-                                    "\" is not a directory"));
+  EXPECT_THAT(Problems(),
+              HasSubstr("--state-dir: \"" + (dir_ / "file").string() + "\" is not a directory"));
 }
 
 TEST_F(OptionsTest, RangesAreChecked) {

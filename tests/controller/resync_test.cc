@@ -70,8 +70,7 @@ TEST_F(ResyncTest, ListsEachKnownDatabaseOnceAndEnqueuesItsKeys) {
   EXPECT_EQ(arm_.calls(FakeArmClient::Method::kList), 2);
   EXPECT_EQ(arm_.calls(FakeArmClient::Method::kGet), 0);
   EXPECT_TRUE(loop->AllListed());
-  EXPECT_THAT(enqueued_, UnorderedElementsAre(a1.id.Key(), SpecIn(kDbA, "a2").id.Key(),
-                                              b1.Key()));
+  EXPECT_THAT(enqueued_, UnorderedElementsAre(a1.id.Key(), SpecIn(kDbA, "a2").id.Key(), b1.Key()));
   EXPECT_EQ(metrics_.last_resync_timestamp.Value(), absl::ToUnixSeconds(clock_.Now()));
 
   EXPECT_EQ(loop->RunDue(), 0) << "not due again yet";

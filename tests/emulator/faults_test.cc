@@ -63,7 +63,7 @@ TEST(FaultInjectorTest, NextNFiresExactlyNTimesThenExpires) {
   EXPECT_TRUE(injector.Decide("GET", "/a", rng).error.has_value());
   EXPECT_TRUE(injector.Decide("GET", "/a", rng).error.has_value());
   EXPECT_FALSE(injector.Decide("GET", "/a", rng).error.has_value());
-  EXPECT_TRUE(injector.rules().empty());
+  EXPECT_TRUE(injector.Rules().empty());
 }
 
 TEST(FaultInjectorTest, ProbabilityZeroNeverOneAlwaysAndSeededInBetween) {
