@@ -21,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kMaxWorkers = 64;
-constexpr absl::Duration kMinResync = absl::Seconds(10);
+constexpr absl::Duration kMinResync = absl::Seconds(1);
 constexpr absl::Duration kMinRescan = absl::Seconds(1);
 constexpr absl::Duration kMaxDebounce = absl::Seconds(30);
 

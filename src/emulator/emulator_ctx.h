@@ -1,4 +1,5 @@
-// The per-request context shared by the Emulator's implementation files (not a public header).
+// The per-request context shared by the Emulator's implementation files (emulator*.cc); not a
+// public header: include it only from src/emulator.
 #pragma once
 
 #include <optional>

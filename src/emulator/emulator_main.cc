@@ -70,7 +70,8 @@ FAULTS (--fault, repeatable): KIND[=ARG]:WHEN[:METHOD[:PATH-SUBSTRING]]
   e.g.  --fault 503:0.1   --fault 429=5:x3:PUT   --fault latency=200:1:GET:/operationResults/
 
 On start it prints "kustodian-emulator listening on http(s)://HOST:PORT" on stdout and, with
---port-file, writes the port number to that file. See docs/emulator.md.)";
+--port-file, writes the port number to that file. See docs/emulator.md.
+)";
 
 // "1s", "250ms", "2m" (absl durations) or a bare number of seconds.
 bool ParseDurationFlag(const std::string& text, absl::Duration* out) {
@@ -252,6 +253,8 @@ int Run(int argc, char** argv) {
 }  // namespace kustodian::emulator
 
 int main(int argc, char** argv) {
+  // A client hanging up on a TLS connection must not kill the server (OpenSSL uses write(2)).
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     return kustodian::emulator::Run(argc, argv);
   } catch (const std::exception& e) {

@@ -73,12 +73,12 @@ TEST_F(OptionsTest, MissingDirectoriesSayWhatToFix) {
 TEST_F(OptionsTest, RangesAreChecked) {
   options_.workers = 0;
   options_.max_deletes_per_pass = -1;
-  options_.resync_interval = absl::Seconds(1);
+  options_.resync_interval = absl::Milliseconds(500);
   options_.rescan_interval = absl::Milliseconds(10);
   std::string p = Problems();
   EXPECT_THAT(p, HasSubstr("--workers: 0 is out of range; give 1..64"));
   EXPECT_THAT(p, HasSubstr("--max-deletes-per-pass: -1 is negative"));
-  EXPECT_THAT(p, HasSubstr("--resync-interval: 1s is too short"));
+  EXPECT_THAT(p, HasSubstr("--resync-interval: 500ms is too short"));
   EXPECT_THAT(p, HasSubstr("--rescan-interval: 10ms is too short"));
 
   options_ = DaemonOptions{};

@@ -46,6 +46,7 @@ TEST(ConcurrencyTest, ParallelRequestsAreAllCountedAndApplied) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 40;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   std::vector<int> created(kThreads, 0);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {

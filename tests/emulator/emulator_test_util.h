@@ -17,23 +17,23 @@
 
 namespace kustodian::emulator::testing {
 
-inline constexpr char kSub[] = "00000000-0000-0000-0000-000000000001";
-inline constexpr char kDb[] =
+inline constexpr const char* kSub = "00000000-0000-0000-0000-000000000001";
+inline constexpr const char* kDb =
     "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/testrg/providers/"
     "Microsoft.Kusto/clusters/mykustocluster/databases/mydb";
-inline constexpr char kDc[] =
+inline constexpr const char* kDc =
     "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/testrg/providers/"
     "Microsoft.Kusto/clusters/mykustocluster/databases/mydb/dataConnections/dc1";
-inline constexpr char kApi[] = "?api-version=2024-04-13";
-inline constexpr char kApi25[] = "?api-version=2025-02-14";
-inline constexpr char kTenant[] = "10000000-0000-0000-0000-000000000001";
-inline constexpr char kClientId[] = "11111111-1111-1111-1111-111111111111";
-inline constexpr char kSecret[] = "s3cret";
-inline constexpr char kEventHubId[] =
+inline constexpr const char* kApi = "?api-version=2024-04-13";
+inline constexpr const char* kApi25 = "?api-version=2025-02-14";
+inline constexpr const char* kTenant = "10000000-0000-0000-0000-000000000001";
+inline constexpr const char* kClientId = "11111111-1111-1111-1111-111111111111";
+inline constexpr const char* kSecret = "s3cret";
+inline constexpr const char* kEventHubId =
     "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/testrg/providers/"
     "Microsoft.EventHub/namespaces/ns1/eventhubs/orders";
 
-inline constexpr char kWorldYaml[] = R"(
+inline constexpr const char* kWorldYaml = R"(
 subscriptions:
   - id: 00000000-0000-0000-0000-000000000001
     resourceGroups:

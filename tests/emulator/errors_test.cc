@@ -56,7 +56,7 @@ TEST_F(ErrorsTest, AzMonStreamFormatOnlyIn2025) {
 }
 
 TEST_F(ErrorsTest, MalformedJsonIsInvalidRequestContent) {
-  ServerResponse r = Call("PUT", std::string(kDc) + kApi, "{\"kind\": \"EventHub\",");
+  ServerResponse r = Call("PUT", std::string(kDc) + kApi, R"({"kind": "EventHub",)");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(ErrorCode(r), "InvalidRequestContent");
   EXPECT_TRUE(absl::StartsWith(Message(r),

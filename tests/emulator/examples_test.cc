@@ -9,7 +9,7 @@
 namespace kustodian::emulator::testing {
 namespace {
 
-constexpr char kExampleWorld[] = R"(
+constexpr const char* kExampleWorld = R"(
 subscriptions:
   - id: 12345678-1234-1234-1234-123456789098
     resourceGroups:

@@ -7,7 +7,7 @@
 namespace kustodian::emulator::testing {
 namespace {
 
-const absl::Time kT0 = absl::FromUnixSeconds(1'000'000);
+constexpr absl::Time kT0 = absl::FromUnixSeconds(1'000'000);
 
 TEST(ThrottlerTest, FullBucketCountsDown) {
   Throttler throttler{ThrottleOptions{}};
