@@ -40,8 +40,15 @@ absl::StatusOr<ArmStack> BuildArmStack(const ArmFlags& flags, Clock& clock, Logg
     credentials.imds_endpoint = flags.imds_endpoint;
   }
   credentials = CredentialOptionsFromEnv(credentials);
+  // Managed identity talks to IMDS over plain http on 169.254.169.254; only then may the
+  // identity transport use plain http beyond loopback (secrets never travel on it).
+  bool uses_imds = credentials.static_token.empty() && credentials.client_secret.empty() &&
+                   credentials.federated_token_file.empty();
+  TransportOptions identity_options = transport_options;
+  identity_options.allow_plain_http_remote = uses_imds;
+  stack.identity_transport = NewHttpTransport(identity_options);
   absl::StatusOr<std::unique_ptr<TokenSource>> tokens =
-      NewTokenSource(credentials, cloud, *stack.transport, clock);
+      NewTokenSource(credentials, cloud, *stack.identity_transport, clock);
   if (!tokens.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("credentials: ", std::string(tokens.status().message())));

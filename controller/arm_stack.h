@@ -24,6 +24,8 @@ struct KustodianMetrics;
 // at an external client (tests). Not copyable; movable.
 struct ArmStack {
   std::unique_ptr<HttpTransport> transport;
+  // The identity provider's transport (IMDS is plain http on a link-local address).
+  std::unique_ptr<HttpTransport> identity_transport;
   std::unique_ptr<TokenSource> tokens;
   std::unique_ptr<ArmClient> impl;
   ArmClient* client = nullptr;
