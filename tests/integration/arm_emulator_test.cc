@@ -231,7 +231,7 @@ TEST_F(ArmEmulatorTest, InvalidSpecIsRejectedByTheServiceAsInvalidArgument) {
 
 TEST_F(ArmEmulatorTest, ServerThrottlingIsRetriedHonouringRetryAfter) {
   // A tiny write bucket on the server (3 burst, 2 per second), none on the client.
-  StartEmulator({"--throttle", "--write-limits", "3/2"});
+  StartEmulator({"--throttle", "--write-limits", "3/2", "--no-serialize-cluster-writes"});
   std::unique_ptr<TokenSource> tokens = DevToken();
   ArmClientOptions options;
   options.rate_limit.enabled = false;
@@ -248,7 +248,7 @@ TEST_F(ArmEmulatorTest, ServerThrottlingIsRetriedHonouringRetryAfter) {
 }
 
 TEST_F(ArmEmulatorTest, ClientSideBucketAvoidsServerThrottling) {
-  StartEmulator({"--throttle", "--write-limits", "3/2"});
+  StartEmulator({"--throttle", "--write-limits", "3/2", "--no-serialize-cluster-writes"});
   std::unique_ptr<TokenSource> tokens = DevToken();
   ArmClientOptions options;
   options.rate_limit.writes = BucketOptions{3, 2};

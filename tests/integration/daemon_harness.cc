@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 
@@ -97,17 +98,25 @@ DaemonFixture::DaemonFixture(std::vector<std::string> emulator_args) {
 }
 
 void DaemonFixture::StartDaemon(const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {BinaryPath("kustodian"), "run",
-                                   "--config-dir", config_dir,
-                                   "--state-dir", state_dir,
-                                   "--status-dir", status_dir,
-                                   "--metrics-bind-address", "127.0.0.1:0",
-                                   "--arm-endpoint", emulator.base_url,
-                                   "--token", kItToken,
-                                   "--resync-interval", "2s",
-                                   "--rescan-interval", "1s",
-                                   "--debounce", "100ms",
-                                   "--log-level", "debug"};
+  std::vector<std::pair<std::string, std::string>> defaults = {
+      {"--config-dir", config_dir},
+      {"--state-dir", state_dir},
+      {"--status-dir", status_dir},
+      {"--metrics-bind-address", "127.0.0.1:0"},
+      {"--arm-endpoint", emulator.base_url},
+      {"--token", kItToken},
+      {"--resync-interval", "2s"},
+      {"--rescan-interval", "1s"},
+      {"--debounce", "100ms"},
+      {"--log-level", "debug"}};
+  std::vector<std::string> argv = {BinaryPath("kustodian"), "run"};
+  for (const auto& [flag, value] : defaults) {
+    // A flag given in `extra` replaces the default.
+    if (std::find(extra.begin(), extra.end(), flag) == extra.end()) {
+      argv.push_back(flag);
+      argv.push_back(value);
+    }
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   std::string log = absl::StrCat(dir.path(), "/daemon-", daemon_runs_++, ".log");
   daemon = std::make_unique<ChildProcess>(argv, log);

@@ -93,7 +93,8 @@ TEST(DaemonTest, SteadyStateMakesNoWritesAndOneListPerDatabasePerResync) {
   for (const std::string db : {"/databases/db1/dataConnections", "/databases/db2/dataConnections",
                                "/databases/db3/dataConnections"}) {
     int lists = 0;
-    for (const nlohmann::json& r : f.EmulatorRequests(since)["requests"]) {
+    nlohmann::json requests = f.EmulatorRequests(since)["requests"];
+    for (const nlohmann::json& r : requests) {
       if (r.value("method", "") == "GET" && absl::EndsWith(r.value("path", ""), db)) {
         ++lists;
       }
