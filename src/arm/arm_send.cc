@@ -108,6 +108,11 @@ absl::StatusOr<ArmClientImpl::Answer> ArmClientImpl::Send(const Call& call,
         return error;
       }
       server_wait = ParseRetryAfter(response->headers);
+      if (code == 429) {
+        // ARM's bucket is empty for the whole subscription: hold back every caller.
+        limiter_.ObserveThrottled(call.subscription, call.op_type,
+                                  server_wait.value_or(absl::Seconds(1)));
+      }
     }
     absl::Duration wait = RetryBackoff(options_.retry, retries, server_wait, JitterSample());
     if (attempt >= options_.retry.max_attempts || wait > *budget) {

@@ -99,6 +99,18 @@ void RateLimiter::ObserveRemaining(std::string_view subscription, ArmOpType type
   bucket.tokens = std::min(bucket.tokens, static_cast<double>(remaining));
 }
 
+void RateLimiter::ObserveThrottled(std::string_view subscription, ArmOpType type,
+                                   absl::Duration wait) {
+  if (!options_.enabled || wait <= absl::ZeroDuration()) {
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Bucket& bucket = Refilled(subscription, type);
+  // One token becomes available exactly `wait` from now.
+  double floor = 1.0 - OptionsFor(type).per_second * absl::ToDoubleSeconds(wait);
+  bucket.tokens = std::min(bucket.tokens, floor);
+}
+
 void RateLimiter::ObserveHeaders(std::string_view subscription, const HttpHeaders& headers) {
   for (ArmOpType type : {ArmOpType::kRead, ArmOpType::kWrite, ArmOpType::kDelete}) {
     std::optional<std::string> value = FindHeader(

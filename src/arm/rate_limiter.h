@@ -47,6 +47,10 @@ class RateLimiter {
 
   // Lowers the bucket to `remaining` when it holds more.
   void ObserveRemaining(std::string_view subscription, ArmOpType type, int64_t remaining);
+  // ARM answered 429 with Retry-After `wait`: ARM's bucket for this subscription and type is
+  // empty, so no call of that type may go out before `wait` has passed (every caller, not only
+  // the one that was throttled). Works only while the limiter is enabled.
+  void ObserveThrottled(std::string_view subscription, ArmOpType type, absl::Duration wait);
   // Applies every x-ms-ratelimit-remaining-subscription-{reads,writes,deletes} header present.
   void ObserveHeaders(std::string_view subscription, const HttpHeaders& headers);
 

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "src/emulator/emulator.h"
 
 #include "absl/strings/ascii.h"
@@ -151,7 +153,9 @@ ServerResponse Emulator::DispatchArm(const ServerRequest& request, const Route& 
   // 2. Throttling (every ARM call spends a token of its operation type).
   ctx.throttle = throttler_.Take(route.subscription, ctx.principal, ctx.op_type, ctx.now);
   if (!ctx.throttle->allowed) {
-    int64_t wait = absl::ToInt64Seconds(ctx.throttle->retry_after);
+    // Retry-After is whole seconds: round up, and never 0 (which would invite a hot retry).
+    int64_t wait = std::max<int64_t>(
+        1, absl::ToInt64Seconds(absl::Ceil(ctx.throttle->retry_after, absl::Seconds(1))));
     std::string op_name = ctx.op_type == OpType::kRead    ? "read"
                           : ctx.op_type == OpType::kWrite ? "write"
                                                           : "delete";

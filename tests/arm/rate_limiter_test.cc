@@ -61,6 +61,22 @@ TEST(RateLimiterTest, WaitBeyondBudgetIsUnavailableAndTakesNoToken) {
   EXPECT_TRUE(limiter.Acquire(kSub, ArmOpType::kWrite, &none).ok());
 }
 
+TEST(RateLimiterTest, ServerThrottleHoldsBackEveryCallerForRetryAfter) {
+  FakeClock clock;
+  RateLimiter limiter(SmallBuckets(), clock);
+  // The bucket is full (3 reads), but ARM said 429 with Retry-After 5 s.
+  limiter.ObserveThrottled(kSub, ArmOpType::kRead, absl::Seconds(5));
+  absl::Duration none = absl::ZeroDuration();
+  absl::Status s = limiter.Acquire(kSub, ArmOpType::kRead, &none);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetRetryAfter(s), absl::Seconds(5));
+  // Other types and subscriptions are not affected.
+  EXPECT_TRUE(limiter.Acquire(kSub, ArmOpType::kWrite, &none).ok());
+  EXPECT_TRUE(limiter.Acquire("sub-2", ArmOpType::kRead, &none).ok());
+  clock.Advance(absl::Seconds(5));
+  EXPECT_TRUE(limiter.Acquire(kSub, ArmOpType::kRead, &none).ok());
+}
+
 TEST(RateLimiterTest, BucketsAreKeyedBySubscriptionAndType) {
   FakeClock clock;
   RateLimiter limiter(SmallBuckets(), clock);
