@@ -29,8 +29,8 @@ std::vector<std::string> DesiredStore::ApplyFile(const std::string& file,
   }
   std::set<std::string> keep(rejected_keys.begin(), rejected_keys.end());
   for (const std::string& key : duplicates) {
-    errors.push_back(absl::StrCat("data connection ", key,
-                                  " is declared more than once in this file; none of them applies"));
+    errors.push_back(absl::StrCat(
+        "data connection ", key, " is declared more than once in this file; none of them applies"));
     keep.insert(key);
   }
   for (const std::string& key : keep) {

@@ -40,8 +40,7 @@ class DesiredStore {
   // kept. `errors` (document errors of a partly loaded file) are recorded for FileErrors(); a
   // key declared twice in `specs` is excluded like a rejected one, with an error.
   // Returns the keys whose effective entry changed (added, removed or modified), sorted.
-  std::vector<std::string> ApplyFile(const std::string& file,
-                                     std::vector<DataConnectionSpec> specs,
+  std::vector<std::string> ApplyFile(const std::string& file, std::vector<DataConnectionSpec> specs,
                                      const std::vector<std::string>& rejected_keys = {},
                                      std::vector<std::string> errors = {});
 
@@ -82,9 +81,9 @@ class DesiredStore {
   void IndexLocked(const std::string& key, const DesiredEntry* entry);
 
   mutable std::mutex mu_;
-  std::map<std::string, FileState> files_;           // guarded by mu_
-  std::map<std::string, DesiredEntry> entries_;      // guarded by mu_; effective entries
-  std::map<std::string, DatabaseIndex> databases_;   // guarded by mu_; db key -> keys
+  std::map<std::string, FileState> files_;          // guarded by mu_
+  std::map<std::string, DesiredEntry> entries_;     // guarded by mu_; effective entries
+  std::map<std::string, DatabaseIndex> databases_;  // guarded by mu_; db key -> keys
 };
 
 }  // namespace kustodian

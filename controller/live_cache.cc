@@ -83,9 +83,7 @@ std::optional<LiveConnection> LiveCache::Get(const std::string& key) const {
   return it->second;
 }
 
-bool LiveCache::HasListed(const std::string& db_key) const {
-  return ListedAt(db_key).has_value();
-}
+bool LiveCache::HasListed(const std::string& db_key) const { return ListedAt(db_key).has_value(); }
 
 std::optional<absl::Time> LiveCache::ListedAt(const std::string& db_key) const {
   std::lock_guard<std::mutex> lock(mu_);

@@ -85,8 +85,8 @@ class OwnershipJournal {
   mutable std::mutex mu_;
   std::map<std::string, OwnershipRecord> records_;  // guarded by mu_
   uint64_t change_seq_ = 0;                         // guarded by mu_
-  std::mutex write_mu_;                  // serializes Flush; taken before mu_
-  std::atomic<uint64_t> written_seq_{0};  // written under write_mu_
+  std::mutex write_mu_;                             // serializes Flush; taken before mu_
+  std::atomic<uint64_t> written_seq_{0};            // written under write_mu_
 };
 
 }  // namespace kustodian

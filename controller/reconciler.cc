@@ -250,8 +250,7 @@ ReconcileResult Reconciler::ReconcileWrite(Context& ctx) {
     return ApplyPut(ctx, /*creating=*/true, /*drift=*/false);
   }
   bool drift = ctx.record && !ctx.record->last_applied_hash.empty() &&
-               ctx.record->last_applied_hash == ctx.desired->spec_hash &&
-               ctx.plan->reason.empty();
+               ctx.record->last_applied_hash == ctx.desired->spec_hash && ctx.plan->reason.empty();
   UpdateRecord(ctx);
   return ApplyPut(ctx, /*creating=*/false, drift);
 }

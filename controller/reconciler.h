@@ -59,9 +59,9 @@ struct ReconcilerDeps {
 };
 
 struct ReconcilerOptions {
-  bool adopt_all = false;                             // --adopt: take over every existing match
-  absl::Duration lock_retry = absl::Seconds(2);       // cluster busy with another key's write
-  absl::Duration default_resync = absl::Minutes(5);   // resync hint when a spec sets none
+  bool adopt_all = false;                                // --adopt: take over every existing match
+  absl::Duration lock_retry = absl::Seconds(2);          // cluster busy with another key's write
+  absl::Duration default_resync = absl::Minutes(5);      // resync hint when a spec sets none
   absl::Duration initial_poll_delay = absl::Seconds(1);  // first poll of a new operation
   absl::Duration foreign_operation_wait = absl::Seconds(10);  // someone else's LRO running
   absl::Duration prune_guard_wait = absl::Seconds(30);        // deletion held by PruneGuard
@@ -136,8 +136,8 @@ class Reconciler {
   PendingOps pending_;
 
   mutable std::mutex mu_;
-  std::set<std::string> confirm_;              // guarded by mu_: keys to GET next pass
-  std::map<std::string, Failure> failures_;    // guarded by mu_: terminal failures by spec hash
+  std::set<std::string> confirm_;            // guarded by mu_: keys to GET next pass
+  std::map<std::string, Failure> failures_;  // guarded by mu_: terminal failures by spec hash
 };
 
 }  // namespace kustodian

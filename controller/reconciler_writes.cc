@@ -70,18 +70,16 @@ std::optional<ReconcileResult> Reconciler::PollPending(Context& ctx, const Pendi
     pending_.CountPoll(ctx.key);
     Report(ctx, OperationPhase(op), OperationReason(op),
            absl::StrCat("waiting for the ARM operation (", op.op.polls + 1, " poll(s) so far)"));
-    return ReconcileResult::RequeueAfter(poll->retry_after > absl::ZeroDuration()
-                                             ? poll->retry_after
-                                             : options_.initial_poll_delay);
+    return ReconcileResult::RequeueAfter(
+        poll->retry_after > absl::ZeroDuration() ? poll->retry_after : options_.initial_poll_delay);
   }
   pending_.Erase(ctx.key);
   deps_.cluster_lock.Release(ctx.cluster_key, ctx.key);
   if (!poll->outcome.ok()) {
     RequestConfirm(ctx.key);  // what the failed operation left behind is unknown
-    deps_.logger.Warn("ARM operation failed",
-                      {{"key", ctx.key},
-                       {"verb", std::string(VerbName(op.op.verb))},
-                       {"error", FormatArmError(poll->outcome)}});
+    deps_.logger.Warn("ARM operation failed", {{"key", ctx.key},
+                                               {"verb", std::string(VerbName(op.op.verb))},
+                                               {"error", FormatArmError(poll->outcome)}});
     return HandleArmError(ctx, poll->outcome, VerbName(op.op.verb), op.spec_hash);
   }
   if (op.op.verb == ArmOperation::Verb::kDelete) {
@@ -203,8 +201,7 @@ ReconcileResult Reconciler::HandleArmError(Context& ctx, const absl::Status& err
   } else if (absl::IsUnauthenticated(error)) {
     reason = "Unauthenticated";
   }
-  Report(ctx, kPhaseError, reason,
-         absl::StrCat(Av(verb), " failed; will retry: ", arm_message));
+  Report(ctx, kPhaseError, reason, absl::StrCat(Av(verb), " failed; will retry: ", arm_message));
   return ReconcileResult::Retryable(error);
 }
 

@@ -44,10 +44,10 @@ absl::StatusOr<std::unique_ptr<StateLock>> StateLock::Acquire(const std::string&
     std::string pid = ReadHolderPid(fd);
     ::close(fd);
     if (err == EWOULDBLOCK) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "state directory ", state_dir, " is in use by another kustodian",
-          pid.empty() ? std::string() : absl::StrCat(" (pid ", pid, ")"),
-          "; stop it or give this daemon its own --state-dir"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("state directory ", state_dir, " is in use by another kustodian",
+                       pid.empty() ? std::string() : absl::StrCat(" (pid ", pid, ")"),
+                       "; stop it or give this daemon its own --state-dir"));
     }
     return absl::InternalError(absl::StrCat("cannot lock ", path, ": ", std::strerror(err)));
   }

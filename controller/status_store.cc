@@ -178,8 +178,8 @@ absl::Status StatusStore::RemoveUnknownFiles() {
   std::error_code ec;
   std::filesystem::directory_iterator it(dir_, ec);
   if (ec) {
-    return absl::InternalError(absl::StrCat("cannot read status directory ", dir_, ": ",
-                                            ec.message()));
+    return absl::InternalError(
+        absl::StrCat("cannot read status directory ", dir_, ": ", ec.message()));
   }
   for (const auto& entry : it) {
     std::string name = entry.path().filename().string();

@@ -58,7 +58,7 @@ class StatusStore {
 
   Logger& logger_;
   const std::string dir_;
-  mutable std::mutex mu_;  // also serializes file writes
+  mutable std::mutex mu_;                                        // also serializes file writes
   std::map<std::string, ConnectionStatus> statuses_;             // guarded by mu_
   std::map<std::string, std::string> written_;                   // guarded by mu_; key -> JSON
   std::map<std::string, std::vector<std::string>> file_errors_;  // guarded by mu_

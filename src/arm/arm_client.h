@@ -22,9 +22,9 @@ struct ArmOperation {
   enum class Verb { kPut, kDelete, kValidate };
   Verb verb = Verb::kPut;
   DataConnectionId id;
-  std::string async_url;     // Azure-AsyncOperation header (spaces encoded), or ""
-  std::string location_url;  // Location header, or ""
-  std::string api_version;   // api-version of the call that started it
+  std::string async_url;       // Azure-AsyncOperation header (spaces encoded), or ""
+  std::string location_url;    // Location header, or ""
+  std::string api_version;     // api-version of the call that started it
   std::string correlation_id;  // x-ms-correlation-request-id sent with the write
   absl::Time started;
   int polls = 0;  // number of polls made so far (drives the backoff)

@@ -62,7 +62,6 @@ CredentialOptions CredentialOptionsFromEnv(CredentialOptions base = {});
 // inconsistent (e.g. a secret without a tenant).
 absl::StatusOr<std::unique_ptr<TokenSource>> NewTokenSource(const CredentialOptions& options,
                                                             const CloudConfig& cloud,
-                                                            HttpTransport& transport,
-                                                            Clock& clock);
+                                                            HttpTransport& transport, Clock& clock);
 
 }  // namespace kustodian

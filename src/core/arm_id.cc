@@ -39,8 +39,8 @@ absl::Status Expect(const std::vector<std::string>& seg, size_t i, std::string_v
         absl::StrCat("resource id '", Av(id), "' is missing the '", Av(want), "' segment"));
   }
   if (!absl::EqualsIgnoreCase(seg[i], Av(want))) {
-    return absl::InvalidArgumentError(absl::StrCat("resource id '", Av(id), "': expected '", Av(want),
-                                                   "' but found '", seg[i], "'"));
+    return absl::InvalidArgumentError(absl::StrCat("resource id '", Av(id), "': expected '",
+                                                   Av(want), "' but found '", seg[i], "'"));
   }
   if (i + 1 >= seg.size() || seg[i + 1].empty()) {
     return absl::InvalidArgumentError(
@@ -83,12 +83,11 @@ int HexValue(char c) {
 }
 
 std::string DbPath(const DatabaseId& d, bool response_casing) {
-  return absl::StrCat("/subscriptions/", PercentEncodeSegment(d.subscription_id),
-                      "/resourceGroups/", PercentEncodeSegment(d.resource_group),
-                      "/providers/Microsoft.Kusto/", response_casing ? "Clusters/" : "clusters/",
-                      PercentEncodeSegment(d.cluster),
-                      response_casing ? "/Databases/" : "/databases/",
-                      PercentEncodeSegment(d.database));
+  return absl::StrCat(
+      "/subscriptions/", PercentEncodeSegment(d.subscription_id), "/resourceGroups/",
+      PercentEncodeSegment(d.resource_group), "/providers/Microsoft.Kusto/",
+      response_casing ? "Clusters/" : "clusters/", PercentEncodeSegment(d.cluster),
+      response_casing ? "/Databases/" : "/databases/", PercentEncodeSegment(d.database));
 }
 
 }  // namespace
@@ -226,8 +225,8 @@ std::string PercentEncodeSegment(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '$' ||
-        c == '(' || c == ')') {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '$' || c == '(' ||
+        c == ')') {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');

@@ -51,7 +51,8 @@ struct DataConnectionId {
   bool operator==(const DataConnectionId& other) const { return Key() == other.Key(); }
 };
 
-// A generic ARM resource id (/subscriptions/{s}[/resourceGroups/{g}[/providers/{ns}/{type}/{name}...]]).
+// A generic ARM resource id
+// (/subscriptions/{s}[/resourceGroups/{g}[/providers/{ns}/{type}/{name}...]]).
 struct ResourceId {
   std::string subscription_id;
   std::string resource_group;

@@ -59,7 +59,8 @@ bool ParseLogLevel(std::string_view s, LogLevel* out) {
 std::string Redact(std::string_view text) {
   static const std::regex* const kPatterns[] = {
       new std::regex(R"re((Bearer)\s+[A-Za-z0-9\-\._~\+/=]+)re", std::regex::icase),
-      new std::regex(R"re((Authorization"?\s*[:=]\s*"?)[^",\s]+(\s+[^",\s]+)?)re", std::regex::icase),
+      new std::regex(R"re((Authorization"?\s*[:=]\s*"?)[^",\s]+(\s+[^",\s]+)?)re",
+                     std::regex::icase),
       new std::regex(
           R"re(((client_secret|access_token|refresh_token|client_assertion|code|password)"?\s*[:=]\s*"?)[^"&,\s]+)re",
           std::regex::icase),
@@ -95,8 +96,8 @@ void Logger::Log(LogLevel level, std::string_view msg, const LogFields& fields) 
     for (const auto& [k, v] : fields) {
       std::string value = Redact(v);
       if (NeedsQuoting(value)) {
-        value = nlohmann::json(value).dump(-1, ' ', false,
-                                           nlohmann::json::error_handler_t::replace);
+        value =
+            nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       }
       absl::StrAppend(&line, " ", k, "=", value);
     }
@@ -107,8 +108,8 @@ void Logger::Log(LogLevel level, std::string_view msg, const LogFields& fields) 
 
 Logger& Logger::Null() {
   static RealClock* clock = new RealClock();
-  static Logger* logger = new Logger(LogLevel::kError, LogFormat::kText, *clock,
-                                     [](std::string_view) {});
+  static Logger* logger =
+      new Logger(LogLevel::kError, LogFormat::kText, *clock, [](std::string_view) {});
   return *logger;
 }
 

@@ -33,10 +33,18 @@ class Logger {
   Logger(LogLevel level, LogFormat format, const Clock& clock, Sink sink = nullptr);
 
   void Log(LogLevel level, std::string_view msg, const LogFields& fields = {});
-  void Debug(std::string_view msg, const LogFields& fields = {}) { Log(LogLevel::kDebug, msg, fields); }
-  void Info(std::string_view msg, const LogFields& fields = {}) { Log(LogLevel::kInfo, msg, fields); }
-  void Warn(std::string_view msg, const LogFields& fields = {}) { Log(LogLevel::kWarning, msg, fields); }
-  void Error(std::string_view msg, const LogFields& fields = {}) { Log(LogLevel::kError, msg, fields); }
+  void Debug(std::string_view msg, const LogFields& fields = {}) {
+    Log(LogLevel::kDebug, msg, fields);
+  }
+  void Info(std::string_view msg, const LogFields& fields = {}) {
+    Log(LogLevel::kInfo, msg, fields);
+  }
+  void Warn(std::string_view msg, const LogFields& fields = {}) {
+    Log(LogLevel::kWarning, msg, fields);
+  }
+  void Error(std::string_view msg, const LogFields& fields = {}) {
+    Log(LogLevel::kError, msg, fields);
+  }
   bool Enabled(LogLevel level) const { return level >= level_; }
 
   // A logger that discards everything (for tests and tools that want silence).

@@ -1,6 +1,6 @@
-#include <algorithm>
-
 #include "src/emulator/emulator.h"
+
+#include <algorithm>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"

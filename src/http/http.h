@@ -49,21 +49,21 @@ class HttpTransport {
 };
 
 struct TransportOptions {
-  bool verify_tls = true;            // off only with an explicit flag (logged at start)
-  std::string ca_file;               // PEM CA bundle that replaces the system store; "" = system
+  bool verify_tls = true;  // off only with an explicit flag (logged at start)
+  std::string ca_file;     // PEM CA bundle that replaces the system store; "" = system
   bool allow_plain_http_remote = false;  // plain http is always allowed to loopback
   absl::Duration connect_timeout = absl::Seconds(10);
-  int max_idle_per_host = 8;         // keep-alive connections kept per scheme://host:port
-  std::string client_cert_file;      // optional TLS client certificate (PEM)
-  std::string client_key_file;       // and its key
+  int max_idle_per_host = 8;     // keep-alive connections kept per scheme://host:port
+  std::string client_cert_file;  // optional TLS client certificate (PEM)
+  std::string client_key_file;   // and its key
 };
 
 std::unique_ptr<HttpTransport> NewHttpTransport(const TransportOptions& options);
 
 struct ParsedUrl {
-  std::string scheme;  // "http" or "https"
-  std::string host;  // lower-cased; an IPv6 literal without its brackets ("::1")
-  int port = 0;      // explicit, or 80/443 by scheme
+  std::string scheme;          // "http" or "https"
+  std::string host;            // lower-cased; an IPv6 literal without its brackets ("::1")
+  int port = 0;                // explicit, or 80/443 by scheme
   std::string path_and_query;  // starts with '/'
 };
 // Parses an absolute http(s) URL. InvalidArgument otherwise.

@@ -16,7 +16,7 @@ namespace kustodian {
 
 struct ServerRequest {
   std::string method;
-  std::string path;  // decoded path, no query
+  std::string path;        // decoded path, no query
   std::string raw_target;  // the request target exactly as received (path?query)
   std::multimap<std::string, std::string> query;  // decoded query parameters
   HttpHeaders headers;

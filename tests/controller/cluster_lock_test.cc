@@ -7,9 +7,9 @@
 namespace kustodian {
 namespace {
 
-using testing_util::MakeSpec;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using testing_util::MakeSpec;
 
 TEST(ClusterLockTest, OneOwnerPerCluster) {
   ClusterLock lock;

@@ -6,9 +6,9 @@
 namespace kustodian {
 namespace {
 
-using testing_util::MakeSpec;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using testing_util::MakeSpec;
 
 TEST(DesiredStoreTest, ApplyFileReportsAddedModifiedAndRemovedKeys) {
   DesiredStore store;

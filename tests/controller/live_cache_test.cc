@@ -6,9 +6,9 @@
 namespace kustodian {
 namespace {
 
+using ::testing::ElementsAre;
 using testing_util::LiveFrom;
 using testing_util::MakeSpec;
-using ::testing::ElementsAre;
 
 TEST(LiveCacheTest, RefreshDoesOneListAndReplacesTheDatabase) {
   FakeClock clock;

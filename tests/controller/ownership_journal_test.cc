@@ -10,9 +10,9 @@
 namespace kustodian {
 namespace {
 
-using testing_util::ScopedDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing_util::ScopedDir;
 
 OwnershipRecord Record(const std::string& id, OwnershipRecord::Origin origin) {
   OwnershipRecord r;
@@ -146,8 +146,7 @@ TEST(StateLockTest, SecondLockOnTheSameDirFailsWithThePid) {
   auto second = StateLock::Acquire(dir.path());
   ASSERT_FALSE(second.ok());
   EXPECT_TRUE(absl::IsFailedPrecondition(second.status()));
-  EXPECT_THAT(std::string(second.status().message()),
-              HasSubstr(absl::StrCat("pid ", ::getpid())));
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr(absl::StrCat("pid ", ::getpid())));
   first->reset();
   auto third = StateLock::Acquire(dir.path());
   EXPECT_TRUE(third.ok()) << third.status();

@@ -1,6 +1,5 @@
 // Reconciler: deletion of managed connections, Orphan, the prune guard, immutable changes.
 #include "controller/reconciler.h"
-
 #include "gtest/gtest.h"
 #include "tests/controller/reconciler_test_util.h"
 

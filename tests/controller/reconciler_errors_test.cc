@@ -1,9 +1,8 @@
 // Reconciler: ARM errors, the cluster lock, drift accounting, journal ordering, status files.
-#include "controller/reconciler.h"
-
 #include <filesystem>
 #include <fstream>
 
+#include "controller/reconciler.h"
 #include "gtest/gtest.h"
 #include "src/core/status.h"
 #include "tests/controller/reconciler_test_util.h"
@@ -100,8 +99,8 @@ TEST(ReconcilerErrorsTest, ConflictAndAuthErrorsAreRetryable) {
   EXPECT_EQ(r.outcome, ReconcileResult::kRetryableError);
   EXPECT_EQ(r.requeue_after, absl::ZeroDuration());  // no Retry-After: the queue backs off
   EXPECT_EQ(h.status.Get(a.id.Key())->FindCondition(kConditionReady)->reason, "Conflict");
-  h.arm.InjectError(Method::kPut,
-                    ArmError(absl::PermissionDeniedError("no write access"), "AuthorizationFailed"));
+  h.arm.InjectError(Method::kPut, ArmError(absl::PermissionDeniedError("no write access"),
+                                           "AuthorizationFailed"));
   r = h.Reconcile(a);
   EXPECT_EQ(r.outcome, ReconcileResult::kRetryableError);
   EXPECT_EQ(h.status.Get(a.id.Key())->FindCondition(kConditionReady)->reason, "PermissionDenied");
@@ -221,8 +220,7 @@ TEST(ReconcilerErrorsTest, JournalWriteFailurePreventsTheCreate) {
   ReconcileResult r = h.Reconcile(a);
   EXPECT_EQ(r.outcome, ReconcileResult::kRetryableError);
   EXPECT_EQ(h.arm.calls(Method::kPut), 0);
-  EXPECT_EQ(h.status.Get(a.id.Key())->FindCondition(kConditionReady)->reason,
-            "JournalWriteFailed");
+  EXPECT_EQ(h.status.Get(a.id.Key())->FindCondition(kConditionReady)->reason, "JournalWriteFailed");
   EXPECT_FALSE(h.cluster_lock.Holder(ClusterKeyOf(a.id)).has_value());
 }
 

@@ -38,7 +38,7 @@ TEST(ReconcilerTest, CreatesMissingConnectionThenMakesNoMoreWrites) {
 TEST(ReconcilerTest, NoWriteWhenLiveMatchesSemantically) {
   Harness h;
   DataConnectionSpec a = MakeSpec("a");
-  LiveConnection live = LiveFrom(a);  // location "East US 2" vs "eastus2"
+  LiveConnection live = LiveFrom(a);        // location "East US 2" vs "eastus2"
   live.properties["compression"] = "None";  // server-filled, not in the spec
   live.properties["mappingRuleName"] = "";
   h.arm.SetConnection(live);
@@ -96,7 +96,7 @@ TEST(ReconcilerTest, LongRunningPutNeverBlocksAndCompletesOnLaterPasses) {
   r = h.Reconcile(a);  // poll 1 of 3
   EXPECT_EQ(r.outcome, ReconcileResult::kRequeueAfter);
   EXPECT_EQ(r.requeue_after, absl::Seconds(4));  // the operation's Retry-After
-  r = h.Reconcile(a);  // poll 2 of 3
+  r = h.Reconcile(a);                            // poll 2 of 3
   EXPECT_EQ(r.outcome, ReconcileResult::kRequeueAfter);
   EXPECT_EQ(h.arm.calls(Method::kPoll), 2);
   EXPECT_EQ(h.reconciler->PendingOperations().begin()->second.op.polls, 2);

@@ -110,10 +110,10 @@ struct Harness {
         status(logger, std::move(status_dir)),
         prune(max_deletes),
         metrics(registry) {
-    reconciler = std::make_unique<Reconciler>(
-        ReconcilerDeps{clock, logger, arm, desired, live, journal, status, cluster_lock, prune,
-                       &metrics},
-        options);
+    reconciler =
+        std::make_unique<Reconciler>(ReconcilerDeps{clock, logger, arm, desired, live, journal,
+                                                    status, cluster_lock, prune, &metrics},
+                                     options);
   }
 
   // Makes `specs` the whole content of manifest file `file`.

@@ -10,17 +10,16 @@
 namespace kustodian {
 namespace {
 
+using ::testing::ElementsAre;
 using testing_util::MakeSpec;
 using testing_util::ScopedDir;
-using ::testing::ElementsAre;
 
 nlohmann::json ReadJson(const std::string& path) {
   std::ifstream in(path);
   return nlohmann::json::parse(in);
 }
 
-ConnectionStatus StatusFor(const DataConnectionSpec& spec, std::string_view phase,
-                           absl::Time now) {
+ConnectionStatus StatusFor(const DataConnectionSpec& spec, std::string_view phase, absl::Time now) {
   ConnectionStatus s;
   s.key = spec.id.Key();
   s.arm_id = spec.id.ResponseId();
@@ -99,8 +98,9 @@ TEST(StatusStoreTest, WritesOneFilePerConnectionAndRemovesIt) {
 }
 
 TEST(StatusStoreTest, FileNamesAreSafeAndDistinct) {
-  std::string weird = "/subscriptions/s/resourcegroups/g/providers/microsoft.kusto/clusters/"
-                      "c/databases/d/dataconnections/../x y";
+  std::string weird =
+      "/subscriptions/s/resourcegroups/g/providers/microsoft.kusto/clusters/"
+      "c/databases/d/dataconnections/../x y";
   std::string name = StatusStore::FileNameFor(weird);
   EXPECT_EQ(name.find('/'), std::string::npos);
   EXPECT_EQ(name.find(' '), std::string::npos);

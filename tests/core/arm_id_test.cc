@@ -68,7 +68,8 @@ TEST(ResourceIdTest, ParsesNestedTypes) {
 }
 
 TEST(ArmIdTest, CompareIgnoresCaseAndTrailingSlash) {
-  EXPECT_TRUE(ArmIdsEqual("/subscriptions/A/resourceGroups/B/", "/SUBSCRIPTIONS/a/resourcegroups/b"));
+  EXPECT_TRUE(
+      ArmIdsEqual("/subscriptions/A/resourceGroups/B/", "/SUBSCRIPTIONS/a/resourcegroups/b"));
   EXPECT_FALSE(ArmIdsEqual("/subscriptions/A", "/subscriptions/B"));
 }
 

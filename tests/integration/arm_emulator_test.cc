@@ -26,7 +26,8 @@ constexpr char kDevToken[] = "integration-dev-token";
 
 std::string World() {
   return absl::StrCat(R"(subscriptions:
-  - id: )", kSub, R"(
+  - id: )",
+                      kSub, R"(
     resourceGroups:
       - name: rg1
         clusters:
@@ -56,35 +57,45 @@ DataConnectionSpec SpecFor(ConnectionKind kind, const std::string& name, const s
   std::string mi = Rid("Microsoft.ManagedIdentity/userAssignedIdentities/mi1");
   switch (kind) {
     case ConnectionKind::kEventHub:
-      spec.properties = {{"eventHubResourceId", hub}, {"consumerGroup", "$Default"},
-                         {"tableName", "T1"}, {"dataFormat", "json"}};
+      spec.properties = {{"eventHubResourceId", hub},
+                         {"consumerGroup", "$Default"},
+                         {"tableName", "T1"},
+                         {"dataFormat", "json"}};
       break;
     case ConnectionKind::kEventGrid:
       spec.properties = {{"storageAccountResourceId", Rid("Microsoft.Storage/storageAccounts/sa1")},
-                         {"eventHubResourceId", hub}, {"consumerGroup", "cg"},
-                         {"tableName", "T1"}, {"dataFormat", "CSV"}};
+                         {"eventHubResourceId", hub},
+                         {"consumerGroup", "cg"},
+                         {"tableName", "T1"},
+                         {"dataFormat", "CSV"}};
       break;
     case ConnectionKind::kIotHub:
       spec.properties = {{"iotHubResourceId", Rid("Microsoft.Devices/IotHubs/iot1")},
-                         {"consumerGroup", "cg"}, {"sharedAccessPolicyName", "registryRead"},
+                         {"consumerGroup", "cg"},
+                         {"sharedAccessPolicyName", "registryRead"},
                          {"tableName", "T1"}};
       break;
     case ConnectionKind::kCosmosDb:
       spec.properties = {
           {"cosmosDbAccountResourceId", Rid("Microsoft.DocumentDB/databaseAccounts/acct1")},
-          {"cosmosDbDatabase", "db"}, {"cosmosDbContainer", "items"}, {"tableName", "T1"},
+          {"cosmosDbDatabase", "db"},
+          {"cosmosDbContainer", "items"},
+          {"tableName", "T1"},
           {"managedIdentityResourceId", mi}};
       break;
     case ConnectionKind::kEventHubWithManagedIdentity:
       spec.properties = {{"eventHubResourceIdForManagedIdentity", hub},
-                         {"consumerGroup", "cg"}, {"managedIdentityResourceId", mi},
+                         {"consumerGroup", "cg"},
+                         {"managedIdentityResourceId", mi},
                          {"tableName", "T1"}};
       break;
     case ConnectionKind::kEventGridWithManagedIdentity:
-      spec.properties = {
-          {"storageAccountResourceIdForManagedIdentity", Rid("Microsoft.Storage/storageAccounts/sa1")},
-          {"eventHubResourceIdForManagedIdentity", hub}, {"consumerGroup", "cg"},
-          {"managedIdentityResourceId", mi}, {"tableName", "T1"}};
+      spec.properties = {{"storageAccountResourceIdForManagedIdentity",
+                          Rid("Microsoft.Storage/storageAccounts/sa1")},
+                         {"eventHubResourceIdForManagedIdentity", hub},
+                         {"consumerGroup", "cg"},
+                         {"managedIdentityResourceId", mi},
+                         {"tableName", "T1"}};
       break;
   }
   return spec;
@@ -193,7 +204,8 @@ TEST_F(ArmEmulatorTest, FullLifecycleForEveryKind) {
     EXPECT_EQ(Diff(&spec, &*live).action, PlanAction::kNoop);
   }
 
-  absl::StatusOr<std::vector<LiveConnection>> listed = client->List(DatabaseId{kSub, "rg1", "c1", "db1"});
+  absl::StatusOr<std::vector<LiveConnection>> listed =
+      client->List(DatabaseId{kSub, "rg1", "c1", "db1"});
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_EQ(listed->size(), kAllKinds.size());
 
@@ -278,8 +290,8 @@ TEST_F(ArmEmulatorTest, EveryFaultKindIsSurvived) {
        {"429=1:x1:GET", "429-no-retry-after:x1:GET", "500:x1:GET", "503:x1:GET", "504:x1:GET",
         "drop:x1:GET", "latency=300:x1:GET"}) {
     SCOPED_TRACE(fault);
-    absl::StatusOr<HttpResponse> added = http_.Request(
-        "POST", emu_.base_url + "/_admin/faults", nlohmann::json{{"spec", fault}}.dump());
+    absl::StatusOr<HttpResponse> added = http_.Request("POST", emu_.base_url + "/_admin/faults",
+                                                       nlohmann::json{{"spec", fault}}.dump());
     ASSERT_TRUE(added.ok() && added->status / 100 == 2)
         << (added.ok() ? added->body : std::string(added.status().message()));
     absl::StatusOr<LiveConnection> live = client->Get(spec.id);

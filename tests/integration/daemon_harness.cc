@@ -15,8 +15,10 @@
 namespace kustodian::testing {
 
 std::string DaemonWorld() {
-  return absl::StrCat(R"(subscriptions:
-  - id: )", kItSub, R"(
+  return absl::StrCat(
+      R"(subscriptions:
+  - id: )",
+      kItSub, R"(
     resourceGroups:
       - name: rg1
         clusters:
@@ -28,8 +30,9 @@ std::string DaemonWorld() {
                   - name: legacy
                     kind: EventHub
                     properties:
-                      eventHubResourceId: /subscriptions/)", kItSub,
-                      R"(/resourceGroups/rg1/providers/Microsoft.EventHub/namespaces/ns/eventhubs/legacy
+                      eventHubResourceId: /subscriptions/)",
+      kItSub,
+      R"(/resourceGroups/rg1/providers/Microsoft.EventHub/namespaces/ns/eventhubs/legacy
                       consumerGroup: $Default
               - name: db2
           - name: c2
@@ -54,9 +57,9 @@ std::string Manifest(const std::string& name, const std::string& kind, const std
   std::string rid = absl::StrCat("/subscriptions/", kItSub, "/resourceGroups/rg1/providers/");
   std::string props;
   if (kind == "EventHub") {
-    props = absl::StrCat("    eventHubResourceId: ", rid,
-                         "Microsoft.EventHub/namespaces/ns/eventhubs/", name,
-                         "\n    consumerGroup: $Default\n    dataFormat: JSON\n");
+    props =
+        absl::StrCat("    eventHubResourceId: ", rid, "Microsoft.EventHub/namespaces/ns/eventhubs/",
+                     name, "\n    consumerGroup: $Default\n    dataFormat: JSON\n");
   } else if (kind == "EventGrid") {
     props = absl::StrCat("    storageAccountResourceId: ", rid,
                          "Microsoft.Storage/storageAccounts/sa1\n    eventHubResourceId: ", rid,
@@ -72,14 +75,13 @@ std::string Manifest(const std::string& name, const std::string& kind, const std
                          "Microsoft.ManagedIdentity/userAssignedIdentities/mi\n");
   }
   std::string location = cluster == "c1" ? "eastus2" : "westeurope";
-  return absl::StrCat("apiVersion: kustodian.io/v1alpha1\nkind: DataConnection\nmetadata:\n",
-                      "  name: ", name, "\n",
-                      adopt ? "  annotations:\n    kustodian.io/adopt: \"true\"\n" : "",
-                      "spec:\n  target:\n    subscriptionId: ", kItSub,
-                      "\n    resourceGroup: rg1\n    cluster: ", cluster, "\n    database: ", db,
-                      "\n  location: ", location, "\n  kind: ", kind, "\n  properties:\n",
-                      "    tableName: ", table, "\n", props,
-                      extra_policy.empty() ? "" : absl::StrCat("  policy:\n", extra_policy));
+  return absl::StrCat(
+      "apiVersion: kustodian.io/v1alpha1\nkind: DataConnection\nmetadata:\n", "  name: ", name,
+      "\n", adopt ? "  annotations:\n    kustodian.io/adopt: \"true\"\n" : "",
+      "spec:\n  target:\n    subscriptionId: ", kItSub,
+      "\n    resourceGroup: rg1\n    cluster: ", cluster, "\n    database: ", db,
+      "\n  location: ", location, "\n  kind: ", kind, "\n  properties:\n", "    tableName: ", table,
+      "\n", props, extra_policy.empty() ? "" : absl::StrCat("  policy:\n", extra_policy));
 }
 
 DaemonFixture::DaemonFixture(std::vector<std::string> emulator_args) {
@@ -228,7 +230,8 @@ int DaemonFixture::CountRequests(int64_t since, const std::string& method,
   for (const nlohmann::json& r :
        EmulatorRequests(since).value("requests", nlohmann::json::array())) {
     if (r.value("method", "") == method &&
-        absl::StrContains(absl::AsciiStrToLower(r.value("path", "")), absl::AsciiStrToLower(part))) {
+        absl::StrContains(absl::AsciiStrToLower(r.value("path", "")),
+                          absl::AsciiStrToLower(part))) {
       ++n;
     }
   }

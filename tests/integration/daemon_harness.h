@@ -40,9 +40,9 @@ class DaemonFixture {
   // Runs a kustodian subcommand to completion; returns {exit code, output}.
   std::pair<int, std::string> RunCli(const std::vector<std::string>& args);
 
-  nlohmann::json DaemonStatus();                      // GET /status
-  std::string Metrics();                              // GET /metrics
-  nlohmann::json EmulatorConnections();               // GET /_admin/connections
+  nlohmann::json DaemonStatus();         // GET /status
+  std::string Metrics();                 // GET /metrics
+  nlohmann::json EmulatorConnections();  // GET /_admin/connections
   std::optional<nlohmann::json> EmulatorConnection(const std::string& key);
   nlohmann::json EmulatorRequests(int64_t since = 0);  // GET /_admin/requests
   int64_t LastSeq();

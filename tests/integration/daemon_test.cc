@@ -45,7 +45,8 @@ void WriteAll(DaemonFixture& f, const std::vector<Conn>& conns, const std::strin
 
 void Converge(DaemonFixture& f, const std::vector<Conn>& conns) {
   ASSERT_TRUE(WaitUntil([&] { return f.AllReady(Keys(conns)); }, absl::Seconds(30)))
-      << f.DaemonStatus().dump(1) << "\n" << f.daemon->Log();
+      << f.DaemonStatus().dump(1) << "\n"
+      << f.daemon->Log();
 }
 
 TEST(DaemonTest, CreatesAllKindsAndAnEditIsOnePutCarryingTheChange) {
@@ -111,7 +112,11 @@ TEST(DaemonTest, RemovingFilesDeletesManagedKeepsOrphanAndNeverTouchesUnmanaged)
                   Manifest("b", "EventHub", "c1", "db1", "T1", "    deletion: Orphan\n"));
   f.StartDaemon();
   std::string a = ConnKey("c1", "db1", "a"), b = ConnKey("c1", "db1", "b");
-  ASSERT_TRUE(WaitUntil([&] { return f.AllReady({a, b}); }, absl::Seconds(30)))
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return f.AllReady({a, b});
+      },
+      absl::Seconds(30)))
       << f.DaemonStatus().dump(1);
   fs::remove(f.config_dir + "/a.yaml");
   fs::remove(f.config_dir + "/b.yaml");
@@ -149,10 +154,10 @@ TEST(DaemonTest, OutOfBandDeleteAndEditAreCorrectedAtTheNextResync) {
   Converge(f, FourKinds());
   const Conn& hub = FourKinds()[0];
   const Conn& iot = FourKinds()[2];
-  ASSERT_TRUE(
-      f.http.Request("DELETE", f.emulator.base_url + "/_admin/connections" +
-                                   ConnPath(hub.cluster, hub.db, hub.name))
-          .ok());
+  ASSERT_TRUE(f.http
+                  .Request("DELETE", f.emulator.base_url + "/_admin/connections" +
+                                         ConnPath(hub.cluster, hub.db, hub.name))
+                  .ok());
   ASSERT_TRUE(f.http
                   .Request("PUT",
                            f.emulator.base_url + "/_admin/connections" +
@@ -189,7 +194,8 @@ TEST(DaemonTest, BrokenYamlKeepsItsConnectionAndOtherFilesKeepReconciling) {
       << f.DaemonStatus().dump(1);
   EXPECT_TRUE(absl::StrContains(f.daemon->Log(), hub.file));
   // Another file still reconciles.
-  f.dir.WriteFile("config/" + grid.file, Manifest(grid.name, grid.kind, grid.cluster, grid.db, "G2"));
+  f.dir.WriteFile("config/" + grid.file,
+                  Manifest(grid.name, grid.kind, grid.cluster, grid.db, "G2"));
   ASSERT_TRUE(WaitUntil(
       [&] {
         std::optional<nlohmann::json> g = f.EmulatorConnection(grid.Key());
@@ -206,8 +212,8 @@ TEST(DaemonTest, PruneGuardHoldsBackAMassDeletion) {
   std::vector<Conn> conns;
   for (int i = 0; i < 5; ++i) {
     std::string n = absl::StrCat("p", i);
-    conns.push_back({n + ".yaml", n, "EventHub", i % 2 == 0 ? "c1" : "c2",
-                     i % 2 == 0 ? "db2" : "db3"});
+    conns.push_back(
+        {n + ".yaml", n, "EventHub", i % 2 == 0 ? "c1" : "c2", i % 2 == 0 ? "db2" : "db3"});
   }
   WriteAll(f, conns);
   f.StartDaemon({"--max-deletes-per-pass", "2", "--rescan-interval", "1h"});
@@ -291,9 +297,10 @@ TEST(DaemonTest, ExportThenPlanIsANoOp) {
   Converge(f, FourKinds());
   EXPECT_EQ(f.StopDaemon(), 0);
   std::string out_dir = f.dir.path() + "/exported";
-  std::vector<std::string> exp = {"export", "--subscription", kItSub, "--resource-group", "rg1",
-                                  "--cluster", "c1", "--database", "db1", "--database", "db2",
-                                  "--out", out_dir};
+  std::vector<std::string> exp = {"export", "--subscription", kItSub, "--resource-group",
+                                  "rg1",    "--cluster",      "c1",   "--database",
+                                  "db1",    "--database",     "db2",  "--out",
+                                  out_dir};
   for (const std::string& a : CliArm(f)) {
     exp.push_back(a);
   }
@@ -315,8 +322,8 @@ TEST(DaemonTest, ConvergesAgainstThrottlingAndServerErrorsHonouringRetryAfter) {
   std::vector<Conn> conns;
   for (int i = 0; i < 6; ++i) {
     std::string n = absl::StrCat("t", i);
-    conns.push_back({n + ".yaml", n, "EventHub", i % 2 == 0 ? "c1" : "c2",
-                     i % 2 == 0 ? "db1" : "db3"});
+    conns.push_back(
+        {n + ".yaml", n, "EventHub", i % 2 == 0 ? "c1" : "c2", i % 2 == 0 ? "db1" : "db3"});
   }
   WriteAll(f, conns);
   // A generous client-side bucket, so that the server's limit is what the daemon meets.
@@ -339,8 +346,8 @@ TEST(DaemonTest, ConvergesAgainstThrottlingAndServerErrorsHonouringRetryAfter) {
       if (reqs[j].value("method", "") == "PUT" &&
           reqs[j].value("path", "") == reqs[i].value("path", "")) {
         ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, reqs[j].value("time", ""), &next, &err));
-        EXPECT_GE(next - t429, absl::Milliseconds(900))
-            << reqs[i].dump() << reqs[j].dump() << "\n" << f.daemon->Log().substr(0, 20000);
+        EXPECT_GE(next - t429, absl::Milliseconds(900)) << reqs[i].dump() << reqs[j].dump() << "\n"
+                                                        << f.daemon->Log().substr(0, 20000);
         break;
       }
     }

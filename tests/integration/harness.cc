@@ -178,21 +178,26 @@ absl::StatusOr<Emulator> StartEmulator(const TempDir& dir, const std::string& wo
   int n = counter++;
   std::string world = dir.WriteFile(absl::StrCat("emulator-world-", n, ".yaml"), world_yaml);
   std::string port_file = absl::StrCat(dir.path(), "/emulator-port-", n);
-  std::vector<std::string> argv = {BinaryPath("kustodian-emulator"), "--world", world,
-                                   "--bind", "127.0.0.1", "--port", "0", "--port-file",
+  std::vector<std::string> argv = {BinaryPath("kustodian-emulator"),
+                                   "--world",
+                                   world,
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--port",
+                                   "0",
+                                   "--port-file",
                                    port_file};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   Emulator emu;
-  emu.process = std::make_unique<ChildProcess>(
-      argv, absl::StrCat(dir.path(), "/emulator-", n, ".log"));
+  emu.process =
+      std::make_unique<ChildProcess>(argv, absl::StrCat(dir.path(), "/emulator-", n, ".log"));
   absl::Status st = emu.process->Start();
   if (!st.ok()) {
     return st;
   }
   absl::StatusOr<int> port = WaitForPortFile(port_file, absl::Seconds(20));
   if (!port.ok()) {
-    return absl::InternalError(
-        absl::StrCat("emulator did not start: ", emu.process->Log()));
+    return absl::InternalError(absl::StrCat("emulator did not start: ", emu.process->Log()));
   }
   emu.port = *port;
   emu.base_url = absl::StrCat("http://127.0.0.1:", *port);
@@ -201,8 +206,8 @@ absl::StatusOr<Emulator> StartEmulator(const TempDir& dir, const std::string& wo
 
 HttpHelper::HttpHelper() : transport_(NewHttpTransport(TransportOptions{})) {}
 
-absl::StatusOr<HttpResponse> HttpHelper::Request(const std::string& method,
-                                                 const std::string& url, const std::string& body,
+absl::StatusOr<HttpResponse> HttpHelper::Request(const std::string& method, const std::string& url,
+                                                 const std::string& body,
                                                  const HttpHeaders& headers) {
   HttpRequest req;
   req.method = method;
