@@ -6,18 +6,6 @@
 
 namespace kustodian {
 
-std::string_view VerbName(ArmOperation::Verb verb) {
-  switch (verb) {
-    case ArmOperation::Verb::kPut:
-      return "PUT";
-    case ArmOperation::Verb::kDelete:
-      return "DELETE";
-    case ArmOperation::Verb::kValidate:
-      return "POST";
-  }
-  return "PUT";
-}
-
 std::string PendingOp::Describe() const {
   std::string url = !op.async_url.empty() ? op.async_url : op.location_url;
   size_t query = url.find('?');
@@ -27,7 +15,7 @@ std::string PendingOp::Describe() const {
   if (url.empty()) {
     url = op.id.RequestPath();
   }
-  return Redact(absl::StrCat(Av(VerbName(op.verb)), " ", url));
+  return Redact(absl::StrCat(Av(ArmVerbName(op.verb)), " ", url));
 }
 
 void PendingOps::Put(const std::string& key, PendingOp op) {

@@ -22,8 +22,6 @@ struct PendingOp {
   std::string Describe() const;
 };
 
-// "PUT", "DELETE" or "POST".
-std::string_view VerbName(ArmOperation::Verb verb);
 
 // Thread-safe.
 class PendingOps {

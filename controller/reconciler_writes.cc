@@ -78,9 +78,9 @@ std::optional<ReconcileResult> Reconciler::PollPending(Context& ctx, const Pendi
   if (!poll->outcome.ok()) {
     RequestConfirm(ctx.key);  // what the failed operation left behind is unknown
     deps_.logger.Warn("ARM operation failed", {{"key", ctx.key},
-                                               {"verb", std::string(VerbName(op.op.verb))},
+                                               {"verb", std::string(ArmVerbName(op.op.verb))},
                                                {"error", FormatArmError(poll->outcome)}});
-    return HandleArmError(ctx, poll->outcome, VerbName(op.op.verb), op.spec_hash);
+    return HandleArmError(ctx, poll->outcome, ArmVerbName(op.op.verb), op.spec_hash);
   }
   if (op.op.verb == ArmOperation::Verb::kDelete) {
     deps_.live.Erase(ctx.key);

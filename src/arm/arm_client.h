@@ -30,6 +30,9 @@ struct ArmOperation {
   int polls = 0;  // number of polls made so far (drives the backoff)
 };
 
+// The HTTP method of an operation's verb: "PUT", "DELETE" or "POST" (validation).
+std::string_view ArmVerbName(ArmOperation::Verb verb);
+
 // The outcome of Put or Delete.
 struct WriteResult {
   // Present when ARM answered with a body (PUT 200/201); its provisioningState may be

@@ -33,7 +33,5 @@ ArmOperation OperationFromResponse(ArmOperation::Verb verb, const DataConnection
 // The top-level "status" of a status-monitor body (key matched case-insensitively), or "".
 std::string OperationStatus(const nlohmann::json& body);
 
-// The name of a verb for messages: "PUT", "DELETE", "validation".
-std::string_view ArmVerbName(ArmOperation::Verb verb);
 
 }  // namespace kustodian
