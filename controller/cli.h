@@ -9,6 +9,7 @@
 #include <string>
 
 #include "controller/arm_stack.h"
+#include "controller/kube_client_factory.h"
 #include "src/core/clock.h"
 #include "src/core/logging.h"
 
@@ -24,7 +25,8 @@ struct CliEnv {
   std::ostream& out;  // results (plan, validate, version)
   std::ostream& err;  // usage errors
   ArmStackFactory make_arm = BuildArmStack;
-  Logger::Sink log_sink = nullptr;  // nullptr = stderr
+  Logger::Sink log_sink = nullptr;                // nullptr = stderr
+  KubeClientFactory make_kube = BuildKubeClient;  // `run --source=kubernetes`
 };
 
 // Parses `argv` and runs the chosen subcommand. Returns the process exit code: kExitOk;

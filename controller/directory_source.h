@@ -4,12 +4,14 @@
 // whose desired state changed. The DirWatcher (or a timer) decides when passes run.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "controller/desired_store.h"
 #include "controller/prune_guard.h"
 #include "controller/status_store.h"
@@ -66,6 +68,31 @@ class DirectorySource {
   // Logs the errors of `file` that were not there in the previous pass. Requires pass_mu_.
   void LogNewErrors(const std::string& file, const std::vector<std::string>& errors);
 
+  // What stat() says about a file: when any of it changes, the file is loaded again.
+  struct FileStamp {
+    uint64_t dev = 0, ino = 0, size = 0;
+    int64_t mtime_ns = 0, ctime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+  };
+  // What the last pass knew of a file, reused while its stamp is unchanged (a pass over 10,000
+  // files then parses only the edited ones), and what was last given to the DesiredStore for it.
+  struct CachedFile {
+    FileStamp stamp;
+    bool reusable = false;          // false when it changed too recently to trust the stamp
+    std::vector<std::string> keys;  // DataConnectionId::Key() of the manifests loaded
+    std::vector<std::string> load_rejected;  // FileLoadResult::rejected_keys of the load
+    std::vector<std::string> load_errors;    // FileLoadResult::errors of the load, as text
+    bool applied = false;
+    std::vector<std::string> applied_rejected;  // rejected keys given to ApplyFile/KeepFile
+    std::vector<std::string> applied_errors;    // errors given to ApplyFile/KeepFile
+  };
+  // True when `file` has a reusable cache entry with the same stamp; otherwise resets (or, when
+  // stat fails, drops) its entry and returns false. Requires pass_mu_.
+  bool Unchanged(const std::string& file, absl::Time pass_start);
+  // Records the keys, rejected keys and errors of a fresh load in its cache entry. Requires
+  // pass_mu_.
+  void Remember(const FileLoadResult& f);
+
   const std::string dir_;
   DirectorySourceDeps deps_;
   const LoadOptions load_options_;
@@ -76,6 +103,7 @@ class DirectorySource {
   int passes_ = 0;                                          // guarded by mu_
   std::map<std::string, std::vector<std::string>> errors_;  // guarded by mu_
   std::map<std::string, std::vector<std::string>> logged_;  // guarded by pass_mu_
+  std::map<std::string, CachedFile> cache_;                 // guarded by pass_mu_
 };
 
 }  // namespace kustodian

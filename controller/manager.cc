@@ -14,11 +14,16 @@ Manager::Manager(DaemonOptions options, ManagerDeps deps)
     : options_(std::move(options)),
       deps_(deps),
       live_(deps.clock),
-      prune_guard_(options_.max_deletes_per_pass) {}
+      // Kubernetes mode deletes only what a deleted resource asks for: no per-pass budget.
+      prune_guard_(options_.source == SourceKind::kKubernetes ? -1
+                                                              : options_.max_deletes_per_pass) {}
 
 Manager::~Manager() { Stop(); }
 
 absl::Status Manager::Start() {
+  if (options_.source == SourceKind::kKubernetes) {
+    return StartKubernetes();
+  }
   Logger& log = deps_.logger;
   KUS_ASSIGN_OR_RETURN(state_lock_, StateLock::Acquire(options_.state_dir));
   KUS_ASSIGN_OR_RETURN(journal_, OwnershipJournal::Open(options_.state_dir));
@@ -35,7 +40,7 @@ absl::Status Manager::Start() {
     reconciler_options.default_resync = options_.resync_interval;
   }
   reconciler_ = std::make_unique<Reconciler>(
-      ReconcilerDeps{deps_.clock, log, deps_.arm, desired_, live_, *journal_, *status_,
+      ReconcilerDeps{deps_.clock, log, PrepareEventGrid(), desired_, live_, *journal_, *status_,
                      cluster_lock_, prune_guard_, &deps_.metrics},
       reconciler_options);
 
@@ -51,6 +56,10 @@ absl::Status Manager::Start() {
       resync_options);
 
   if (absl::Status st = StartHttp(); !st.ok()) {
+    return st;
+  }
+  if (absl::Status st = StartEventGrid(); !st.ok()) {
+    Stop();
     return st;
   }
 
@@ -120,6 +129,12 @@ absl::Status Manager::StartHttp() {
 }
 
 void Manager::Stop() {
+  if (kube_) {
+    kube_->Stop();  // first: no more workers start, a leader releases its Lease
+  }
+  if (eventgrid_) {
+    eventgrid_->Stop();
+  }
   if (watcher_) {
     watcher_->Stop();
   }
@@ -146,6 +161,9 @@ void Manager::Stop() {
 }
 
 bool Manager::Ready() const {
+  if (kube_) {
+    return kube_->Synced() && resync_ != nullptr && resync_->AllListed();
+  }
   return first_pass_done_ && resync_ != nullptr && resync_->AllListed();
 }
 
@@ -158,6 +176,10 @@ void Manager::Worker() {
 }
 
 void Manager::ProcessOne(const std::string& key) {
+  if (kube_ && KubeSource::IsRef(key)) {
+    ProcessKubeRef(key);
+    return;
+  }
   KustodianMetrics& m = deps_.metrics;
   m.active_workers.Inc();
   const absl::Time start = deps_.clock.Now();
@@ -196,6 +218,11 @@ void Manager::ProcessOne(const std::string& key) {
       deps_.logger.Error("reconcile failed; fix the manifest",
                          {{"key", key}, {"error", std::string(result.error.message())}});
       break;
+  }
+  if (kube_) {
+    for (const std::string& ref : kube_->AfterReconcile(key)) {
+      queue_->AddRateLimited(ref);  // the resource's status or finalizer write failed
+    }
   }
   FlushJournal();
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,6 +17,8 @@
 #include "controller/desired_store.h"
 #include "controller/dir_watcher.h"
 #include "controller/directory_source.h"
+#include "controller/eventgrid_receiver.h"
+#include "controller/kube_controller.h"
 #include "controller/live_cache.h"
 #include "controller/options.h"
 #include "controller/ownership_journal.h"
@@ -41,6 +44,11 @@ struct ManagerDeps {
   ArmClient& arm;
   Registry& registry;
   KustodianMetrics& metrics;
+  // --source=kubernetes: the API server client (required in that mode).
+  kube::KubeClient* kube = nullptr;
+  // Called (from the elector thread) when this replica loses leadership; null = log and exit
+  // the process at once with status 1, as controller-runtime does.
+  std::function<void()> on_lost_leadership = nullptr;
 };
 
 // Start() and Stop() from one thread; the accessors and HTTP handlers are thread-safe.
@@ -83,12 +91,24 @@ class Manager {
   StatusStore& status() { return *status_; }
   WorkQueue& queue() { return *queue_; }
   OwnershipJournal* journal() { return journal_.get(); }
+  // The Kubernetes side (--source=kubernetes), else nullptr.
+  KubeController* kube() { return kube_.get(); }
+  // The bound Event Grid webhook port (0 when --eventgrid-bind-address is off or not started).
+  int eventgrid_port() const { return eventgrid_ ? eventgrid_->port() : 0; }
 
  private:
   void Worker();
   void ProcessOne(const std::string& key);
   void FlushJournal();
   absl::Status StartHttp();
+  // manager_kube.cc: Start() of --source=kubernetes, its workers and resource work items.
+  absl::Status StartKubernetes();
+  void StartWorkers();
+  void ProcessKubeRef(const std::string& ref);
+  // eventgrid_wiring.cc: with --eventgrid-bind-address, the ArmClient the reconciler writes
+  // through (recording our correlation ids) and the webhook; otherwise deps_.arm and no-op.
+  ArmClient& PrepareEventGrid();
+  absl::Status StartEventGrid();
 
   const DaemonOptions options_;
   ManagerDeps deps_;
@@ -110,6 +130,12 @@ class Manager {
   std::atomic<bool> started_{false};
   std::atomic<bool> first_pass_done_{false};
   int http_port_ = 0;
+  std::unique_ptr<KubeController> kube_;  // --source=kubernetes
+  std::atomic<bool> workers_started_{false};
+  // Event Grid (declared last: destroyed first).
+  std::unique_ptr<OwnWrites> own_writes_;
+  std::unique_ptr<OwnWriteRecordingArmClient> recording_arm_;
+  std::unique_ptr<EventGridReceiver> eventgrid_;
 };
 
 // Runs `kustodian run`: validates nothing (the CLI did), blocks SIGINT and SIGTERM, starts a

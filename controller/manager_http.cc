@@ -108,7 +108,11 @@ ServerResponse Manager::HandleReadyz(const ServerRequest& /*request*/) const {
     return Text(200, "ok\n");
   }
   std::vector<std::string> waiting;
-  if (!first_pass_done_) {
+  if (kube_) {
+    if (!kube_->Synced()) {
+      waiting.push_back("the first LIST of DataConnections");
+    }
+  } else if (!first_pass_done_) {
     waiting.push_back("the first pass over --config-dir");
   }
   if (resync_ != nullptr) {

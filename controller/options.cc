@@ -63,11 +63,69 @@ absl::StatusOr<BucketOptions> ParseBucket(std::string_view type, std::string_vie
   return BucketOptions{burst, rate};
 }
 
+bool IsDnsLabel(const std::string& s, size_t max) {
+  if (s.empty() || s.size() > max) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return s.front() != '-' && s.back() != '-';
+}
+
+void ValidateKubeOptions(const KubeOptions& k, std::vector<std::string>* problems) {
+  for (const std::string& ns : k.watch_namespaces) {
+    if (!IsDnsLabel(ns, 63)) {
+      problems->push_back(absl::StrCat("--watch-namespace: \"", ns,
+                                       "\" is not a namespace name (lower-case letters, digits "
+                                       "and '-', at most 63 characters)"));
+    }
+  }
+  if (k.shard_count < 1 || k.shard_count > 1024) {
+    problems->push_back(
+        absl::StrFormat("--shard-count: %d is out of range; give 1..1024", k.shard_count));
+  } else if (k.shard_index < 0 || k.shard_index >= k.shard_count) {
+    problems->push_back(absl::StrFormat("--shard-index: %d is out of range; give 0..%d",
+                                        k.shard_index, k.shard_count - 1));
+  }
+  if (!IsDnsLabel(k.leader_election_id, 40)) {
+    problems->push_back(absl::StrCat("--leader-election-id: \"", k.leader_election_id,
+                                     "\" is not usable as a Lease name (lower-case letters, "
+                                     "digits and '-', at most 40 characters)"));
+  }
+  if (!k.leader_election_namespace.empty() && !IsDnsLabel(k.leader_election_namespace, 63)) {
+    problems->push_back(absl::StrCat("--leader-election-namespace: \"", k.leader_election_namespace,
+                                     "\" is not a namespace name"));
+  }
+  if (k.lease_duration <= k.renew_deadline || k.renew_deadline <= k.retry_period ||
+      k.retry_period <= absl::ZeroDuration()) {
+    problems->push_back(
+        absl::StrCat("--leader-election-lease-duration (", absl::FormatDuration(k.lease_duration),
+                     ") must be longer than --leader-election-renew-deadline (",
+                     absl::FormatDuration(k.renew_deadline),
+                     "), which must be longer than --leader-election-retry-period (",
+                     absl::FormatDuration(k.retry_period), ") > 0"));
+  }
+}
+
 }  // namespace
+
+absl::StatusOr<SourceKind> ParseSourceFlag(std::string_view text) {
+  std::string lower = absl::AsciiStrToLower(Av(text));
+  if (lower == "directory") {
+    return SourceKind::kDirectory;
+  }
+  if (lower == "kubernetes") {
+    return SourceKind::kKubernetes;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--source: \"", Av(text), "\" is not a source; use directory or kubernetes"));
+}
 
 std::string EffectiveStatusDir(const DaemonOptions& options) {
   if (!options.status_dir.empty()) {
     return options.status_dir;
+  }
+  if (options.state_dir.empty()) {
+    return "";  // kubernetes mode without --state-dir: statuses in memory (and the CRs)
   }
   return (fs::path(options.state_dir) / "status").string();
 }
@@ -214,8 +272,14 @@ absl::Status ValidateArmFlags(const ArmFlags& flags) {
 
 absl::Status ValidateDaemonOptions(const DaemonOptions& options) {
   std::vector<std::string> problems;
-  CheckDir("--config-dir", options.config_dir, /*required=*/true, /*must_exist=*/true, &problems);
-  CheckDir("--state-dir", options.state_dir, /*required=*/true, /*must_exist=*/false, &problems);
+  const bool directory_mode = options.source == SourceKind::kDirectory;
+  CheckDir("--config-dir", options.config_dir, /*required=*/directory_mode, /*must_exist=*/true,
+           &problems);
+  CheckDir("--state-dir", options.state_dir, /*required=*/directory_mode, /*must_exist=*/false,
+           &problems);
+  if (!directory_mode) {
+    ValidateKubeOptions(options.kube, &problems);
+  }
   CheckDir("--status-dir", options.status_dir, /*required=*/false, /*must_exist=*/false, &problems);
   if (options.workers < 1 || options.workers > kMaxWorkers) {
     problems.push_back(
@@ -250,6 +314,9 @@ absl::Status ValidateDaemonOptions(const DaemonOptions& options) {
   }
   if (absl::Status arm = ValidateArmFlags(options.arm); !arm.ok()) {
     problems.emplace_back(arm.message());
+  }
+  for (std::string& p : EventGridOptionProblems(options.eventgrid)) {
+    problems.push_back(std::move(p));
   }
   if (problems.empty()) {
     return absl::OkStatus();

@@ -6,10 +6,12 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "controller/eventgrid_options.h"
 #include "src/arm/rate_limiter.h"
 #include "src/core/logging.h"
 
@@ -34,8 +36,30 @@ struct ArmFlags {
   RateLimitOptions rate_limits;
 };
 
+// Where `run` reads the desired state from (--source).
+enum class SourceKind { kDirectory, kKubernetes };
+
+// The Kubernetes source's options (--source=kubernetes).
+struct KubeOptions {
+  std::string kubeconfig;                     // --kubeconfig; "" = $KUBECONFIG, in-cluster, ~/.kube
+  std::string context;                        // --context; "" = the current context
+  std::vector<std::string> watch_namespaces;  // --watch-namespace; empty = all namespaces
+  bool leader_elect = false;                  // --leader-elect
+  // --leader-election-namespace; "" = the in-cluster namespace, else "kustodian-system".
+  std::string leader_election_namespace;
+  std::string leader_election_id = "kustodian";       // --leader-election-id: the Lease name (base)
+  int shard_count = 1;                                // --shard-count
+  int shard_index = 0;                                // --shard-index (0..shard-count-1)
+  std::string identity;                               // --identity; "" = hostname + random suffix
+  absl::Duration lease_duration = absl::Seconds(15);  // --leader-election-lease-duration
+  absl::Duration renew_deadline = absl::Seconds(10);  // --leader-election-renew-deadline
+  absl::Duration retry_period = absl::Seconds(2);     // --leader-election-retry-period
+};
+
 // Options of `kustodian run`.
 struct DaemonOptions {
+  SourceKind source = SourceKind::kDirectory;  // --source directory|kubernetes
+  KubeOptions kube;
   std::string config_dir;  // --config-dir (required): the manifests, scanned recursively
   std::string state_dir;   // --state-dir (required): the ownership journal lives here
   std::string status_dir;  // --status-dir; "" = "<state-dir>/status"
@@ -54,6 +78,7 @@ struct DaemonOptions {
   LogFormat log_format = LogFormat::kText;  // --log-format text|json
   LogLevel log_level = LogLevel::kInfo;     // --log-level debug|info|warn|error
   ArmFlags arm;
+  EventGridOptions eventgrid;  // --eventgrid-*: the drift webhook (off by default)
 };
 
 // The status directory actually used: status_dir, or "<state_dir>/status" when empty.
@@ -78,6 +103,9 @@ absl::StatusOr<HostPort> ParseBindAddress(std::string_view flag, std::string_vie
 absl::StatusOr<RateLimitOptions> ParseArmRateLimits(std::string_view text);
 // The inverse of ParseArmRateLimits (for logs and --help defaults).
 std::string FormatArmRateLimits(const RateLimitOptions& options);
+
+// Parses --source: "directory" or "kubernetes" (any case). InvalidArgument otherwise.
+absl::StatusOr<SourceKind> ParseSourceFlag(std::string_view text);
 
 // Parses "text" or "json" (any case). InvalidArgument "--log-format: ..." otherwise.
 absl::StatusOr<LogFormat> ParseLogFormatFlag(std::string_view text);

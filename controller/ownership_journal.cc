@@ -75,22 +75,63 @@ absl::StatusOr<OwnershipRecord> RecordFromJson(const std::string& key, const jso
 
 }  // namespace
 
-std::string OwnershipJournal::Serialize(const std::map<std::string, OwnershipRecord>& records) {
-  json connections = json::object();
-  for (const auto& [key, rec] : records) {
-    json obj = {
-        {"id", rec.id},
-        {"kind", rec.kind},
-        {"deletion", rec.deletion == DeletionPolicy::kOrphan ? "Orphan" : "Delete"},
-        {"file", rec.file},
-        {"lastAppliedHash", rec.last_applied_hash},
-    };
-    obj[rec.origin == OwnershipRecord::Origin::kAdopted ? "adoptedAt" : "createdAt"] =
-        JournalTime(rec.since);
-    connections[key] = std::move(obj);
+std::string OwnershipJournal::SerializeRecord(const std::string& key, const OwnershipRecord& rec) {
+  json obj = {
+      {"id", rec.id},
+      {"kind", rec.kind},
+      {"deletion", rec.deletion == DeletionPolicy::kOrphan ? "Orphan" : "Delete"},
+      {"file", rec.file},
+      {"lastAppliedHash", rec.last_applied_hash},
+  };
+  obj[rec.origin == OwnershipRecord::Origin::kAdopted ? "adoptedAt" : "createdAt"] =
+      JournalTime(rec.since);
+  // Exactly what json::dump(2) writes for this member at depth 2 of the document: the object
+  // dumped alone, every line indented by four more spaces.
+  std::string body = obj.dump(2, ' ', false, json::error_handler_t::replace);
+  std::string out =
+      absl::StrCat("    ", json(key).dump(2, ' ', false, json::error_handler_t::replace), ": ");
+  out.reserve(out.size() + body.size() + body.size() / 8);
+  for (char c : body) {
+    out.push_back(c);
+    if (c == '\n') {
+      out.append("    ");
+    }
   }
-  json doc = {{"version", kJournalVersion}, {"connections", std::move(connections)}};
-  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  return out;
+}
+
+std::string OwnershipJournal::Assemble(const std::vector<const std::string*>& fragments) {
+  // The document {"connections": {...}, "version": N} as json::dump(2) writes it (keys sorted).
+  if (fragments.empty()) {
+    return absl::StrCat("{\n  \"connections\": {},\n  \"version\": ", kJournalVersion, "\n}\n");
+  }
+  size_t size = 64;
+  for (const std::string* f : fragments) {
+    size += f->size() + 2;
+  }
+  std::string out;
+  out.reserve(size);
+  out.append("{\n  \"connections\": {\n");
+  for (size_t i = 0; i < fragments.size(); ++i) {
+    out.append(*fragments[i]);
+    out.append(i + 1 < fragments.size() ? ",\n" : "\n");
+  }
+  absl::StrAppend(&out, "  },\n  \"version\": ", kJournalVersion, "\n}\n");
+  return out;
+}
+
+std::string OwnershipJournal::Serialize(const std::map<std::string, OwnershipRecord>& records) {
+  std::vector<std::string> fragments;
+  fragments.reserve(records.size());
+  std::vector<const std::string*> refs;
+  refs.reserve(records.size());
+  for (const auto& [key, rec] : records) {
+    fragments.push_back(SerializeRecord(key, rec));
+  }
+  for (const std::string& f : fragments) {
+    refs.push_back(&f);
+  }
+  return Assemble(refs);
 }
 
 absl::StatusOr<std::map<std::string, OwnershipRecord>> OwnershipJournal::Parse(
@@ -167,6 +208,7 @@ void OwnershipJournal::Add(const std::string& key, OwnershipRecord record) {
     return;
   }
   records_.insert_or_assign(key, std::move(record));
+  fragments_.erase(key);
   ++change_seq_;
 }
 
@@ -175,6 +217,7 @@ bool OwnershipJournal::Remove(const std::string& key) {
   if (records_.erase(key) == 0) {
     return false;
   }
+  fragments_.erase(key);
   ++change_seq_;
   return true;
 }
@@ -187,6 +230,7 @@ bool OwnershipJournal::SetLastAppliedHash(const std::string& key, const std::str
   }
   if (it->second.last_applied_hash != hash) {
     it->second.last_applied_hash = hash;
+    fragments_.erase(key);
     ++change_seq_;
   }
   return true;
@@ -235,7 +279,18 @@ absl::Status OwnershipJournal::Flush() {
       written_seq_ = seq;
       return absl::OkStatus();
     }
-    text = Serialize(records_);
+    // Only the records changed since the last flush are serialized again; the others reuse
+    // their text (a flush per reconcile must not cost O(records) JSON work).
+    std::vector<const std::string*> refs;
+    refs.reserve(records_.size());
+    for (const auto& [key, rec] : records_) {
+      auto it = fragments_.find(key);
+      if (it == fragments_.end()) {
+        it = fragments_.emplace(key, SerializeRecord(key, rec)).first;
+      }
+      refs.push_back(&it->second);
+    }
+    text = Assemble(refs);
   }
   absl::Status status = WriteFileAtomically(path_, text, /*durable=*/true);
   if (status.ok()) {

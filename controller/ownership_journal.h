@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -81,12 +82,19 @@ class OwnershipJournal {
  private:
   explicit OwnershipJournal(std::string path) : path_(std::move(path)) {}
 
+  // The text of one member of "connections" in Serialize's output (indented, no separator).
+  static std::string SerializeRecord(const std::string& key, const OwnershipRecord& record);
+  // The whole document from the members' texts, in key order.
+  static std::string Assemble(const std::vector<const std::string*>& fragments);
+
   const std::string path_;
   mutable std::mutex mu_;
   std::map<std::string, OwnershipRecord> records_;  // guarded by mu_
-  uint64_t change_seq_ = 0;                         // guarded by mu_
-  std::mutex write_mu_;                             // serializes Flush; taken before mu_
-  std::atomic<uint64_t> written_seq_{0};            // written under write_mu_
+  // SerializeRecord of the records unchanged since they were last written; guarded by mu_.
+  std::map<std::string, std::string> fragments_;
+  uint64_t change_seq_ = 0;               // guarded by mu_
+  std::mutex write_mu_;                   // serializes Flush; taken before mu_
+  std::atomic<uint64_t> written_seq_{0};  // written under write_mu_
 };
 
 }  // namespace kustodian

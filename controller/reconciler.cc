@@ -114,7 +114,14 @@ ReconcileResult Reconciler::ReconcileAbsent(Context& ctx) {
                       {{"key", ctx.key}});
     return ReconcileResult::Done();
   }
+  if (deps_.observer != nullptr && !deps_.observer->AllowRemoval(ctx.key)) {
+    Report(ctx, kPhaseConflict, "RemovalHeld",
+           "the connection is managed and still claimed by a resource; not deleted or forgotten");
+    return ReconcileResult::Done();
+  }
   if (ctx.record->deletion == DeletionPolicy::kOrphan) {
+    Notify(ctx, ReconcileEvent::kOrphaned,
+           "deletion policy Orphan: the connection was left in Azure");
     deps_.journal.Remove(ctx.key);
     deps_.prune_guard.Forget(ctx.key);
     ForgetStatus(ctx);
@@ -157,7 +164,16 @@ ReconcileResult Reconciler::ReconcilePresent(Context& ctx) {
   if (ctx.live && !ctx.record) {
     if (!spec.adopt && !options_.adopt_all) {
       Report(ctx, kPhaseConflict, "NotManaged", kNotManagedMessage);
+      Notify(ctx, ReconcileEvent::kFailed, kNotManagedMessage);
       return ReconcileResult::Terminal(absl::FailedPreconditionError(kNotManagedMessage));
+    }
+    if (deps_.observer != nullptr) {
+      if (absl::Status own = deps_.observer->BeforeOwn(ctx.key); !own.ok()) {
+        ctx.last_error = std::string(own.message());
+        Report(ctx, kPhaseError, "OwnershipFailed",
+               absl::StrCat("cannot record ownership before adopting: ", own.message()));
+        return ReconcileResult::Retryable(own);
+      }
     }
     OwnershipRecord rec;
     rec.id = ctx.id.RequestPath();
@@ -170,6 +186,7 @@ ReconcileResult Reconciler::ReconcilePresent(Context& ctx) {
     ctx.record = rec;
     deps_.logger.Info("adopted existing connection",
                       {{"key", ctx.key}, {"reason", spec.adopt ? "annotation" : "--adopt"}});
+    Notify(ctx, ReconcileEvent::kAdopted, "adopted the existing connection");
   }
   if (std::optional<Failure> failure = RememberedFailure(ctx.key)) {
     if (!deps_.status.Get(ctx.key)) {
@@ -213,6 +230,7 @@ ReconcileResult Reconciler::ReconcileWrite(Context& ctx) {
   if (absl::Status valid = ValidateSpecStatus(spec); !valid.ok()) {
     ctx.last_error = std::string(valid.message());
     Report(ctx, kPhaseStalled, "InvalidSpec", ctx.last_error);
+    Notify(ctx, ReconcileEvent::kInvalidSpec, ctx.last_error);
     return ReconcileResult::Terminal(valid);
   }
   if (ctx.plan->action == PlanAction::kRecreate) {
@@ -222,6 +240,7 @@ ReconcileResult Reconciler::ReconcileWrite(Context& ctx) {
           ": ARM cannot change this in place. Set policy.immutableChange: Recreate to delete and "
           "re-create the connection, or revert the manifest");
       Report(ctx, kPhaseStalled, "ImmutableFieldChanged", message);
+      Notify(ctx, ReconcileEvent::kFailed, message);
       return ReconcileResult::Terminal(absl::FailedPreconditionError(message));
     }
     UpdateRecord(ctx);
@@ -231,6 +250,14 @@ ReconcileResult Reconciler::ReconcileWrite(Context& ctx) {
     return ReconcileResult::RequeueAfter(options_.lock_retry);
   }
   if (ctx.plan->action == PlanAction::kCreate) {
+    if (deps_.observer != nullptr) {
+      if (absl::Status own = deps_.observer->BeforeOwn(ctx.key); !own.ok()) {
+        ctx.last_error = std::string(own.message());
+        Report(ctx, kPhaseError, "OwnershipFailed",
+               absl::StrCat("cannot record ownership before creating: ", own.message()));
+        return ReconcileResult::Retryable(own);
+      }
+    }
     // Ownership is on disk before the resource exists: a crash never leaves an unowned one.
     OwnershipRecord rec;
     rec.id = ctx.id.RequestPath();

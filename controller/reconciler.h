@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -44,6 +45,36 @@ struct ReconcileResult {
   static ReconcileResult Terminal(absl::Status error);
 };
 
+// Outcomes of a pass that users should hear about (Kubernetes Events in kubernetes mode).
+enum class ReconcileEvent {
+  kCreated,
+  kUpdated,
+  kDriftCorrected,
+  kDeleted,
+  kOrphaned,
+  kAdopted,
+  kFailed,       // an ARM error or a blocked write (Warning)
+  kInvalidSpec,  // the spec fails validation (Warning)
+};
+// "Created", "Updated", "DriftCorrected", "Deleted", "Orphaned", "Adopted", "Failed",
+// "InvalidSpec".
+std::string_view ReconcileEventName(ReconcileEvent event);
+
+// Optional hooks into the reconciler for another source of desired state (kubernetes mode:
+// controller/kube_controller.h). Called from reconcile workers, for one key at a time.
+class ReconcileObserver {
+ public:
+  virtual ~ReconcileObserver() = default;
+  // Called before kustodian takes ownership of `key`: before the first create PUT and before
+  // adopting. A non-OK status stops the pass (retried later) so nothing is created unowned.
+  virtual absl::Status BeforeOwn(const std::string& key) = 0;
+  // Called before a managed connection whose desired state is gone is deleted or orphaned.
+  // False holds it (reported as a Conflict) until something changes.
+  virtual bool AllowRemoval(const std::string& key) = 0;
+  // Something users should see happened for `key`; `message` holds no secrets.
+  virtual void OnEvent(const std::string& key, ReconcileEvent event, std::string_view message) = 0;
+};
+
 // What the reconciler works with; every reference must outlive the Reconciler.
 struct ReconcilerDeps {
   Clock& clock;
@@ -55,7 +86,8 @@ struct ReconcilerDeps {
   StatusStore& status;
   ClusterLock& cluster_lock;
   PruneGuard& prune_guard;
-  KustodianMetrics* metrics = nullptr;  // optional: kustodian_drift_corrections_total
+  KustodianMetrics* metrics = nullptr;    // optional: kustodian_drift_corrections_total
+  ReconcileObserver* observer = nullptr;  // optional: kubernetes mode
 };
 
 struct ReconcilerOptions {
@@ -125,6 +157,7 @@ class Reconciler {
               std::string_view message);
   void ForgetStatus(const Context& ctx);
   absl::Duration ResyncHint(const Context& ctx) const;
+  void Notify(const Context& ctx, ReconcileEvent event, std::string_view message);
 
   bool TakeConfirm(const std::string& key);
   void RememberFailure(const std::string& key, Failure failure);

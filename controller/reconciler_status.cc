@@ -50,6 +50,34 @@ void Reconciler::Report(const Context& ctx, std::string_view phase, std::string_
   deps_.status.Set(std::move(s));
 }
 
+std::string_view ReconcileEventName(ReconcileEvent event) {
+  switch (event) {
+    case ReconcileEvent::kCreated:
+      return "Created";
+    case ReconcileEvent::kUpdated:
+      return "Updated";
+    case ReconcileEvent::kDriftCorrected:
+      return "DriftCorrected";
+    case ReconcileEvent::kDeleted:
+      return "Deleted";
+    case ReconcileEvent::kOrphaned:
+      return "Orphaned";
+    case ReconcileEvent::kAdopted:
+      return "Adopted";
+    case ReconcileEvent::kFailed:
+      return "Failed";
+    case ReconcileEvent::kInvalidSpec:
+      return "InvalidSpec";
+  }
+  return "Unknown";
+}
+
+void Reconciler::Notify(const Context& ctx, ReconcileEvent event, std::string_view message) {
+  if (deps_.observer != nullptr) {
+    deps_.observer->OnEvent(ctx.key, event, message);
+  }
+}
+
 void Reconciler::ForgetStatus(const Context& ctx) { deps_.status.Remove(ctx.key); }
 
 absl::Duration Reconciler::ResyncHint(const Context& ctx) const {

@@ -88,6 +88,9 @@ std::optional<ReconcileResult> Reconciler::PollPending(Context& ctx, const Pendi
       deps_.journal.Remove(ctx.key);
     }
     deps_.logger.Info(op.recreate ? "deleted for re-creation" : "deleted", {{"key", ctx.key}});
+    if (!op.recreate) {
+      Notify(ctx, ReconcileEvent::kDeleted, "deleted the connection in Azure");
+    }
   } else {
     if (poll->resource) {
       deps_.live.Put(*poll->resource);
@@ -96,6 +99,8 @@ std::optional<ReconcileResult> Reconciler::PollPending(Context& ctx, const Pendi
     }
     deps_.journal.SetLastAppliedHash(ctx.key, op.spec_hash);
     deps_.logger.Info(op.creating ? "created" : "updated", {{"key", ctx.key}});
+    Notify(ctx, op.creating ? ReconcileEvent::kCreated : ReconcileEvent::kUpdated,
+           op.creating ? "created the connection in Azure" : "updated the connection in Azure");
   }
   return std::nullopt;  // continue with the normal flow, which sees the new state
 }
@@ -109,6 +114,8 @@ ReconcileResult Reconciler::ApplyPut(Context& ctx, bool creating, bool drift) {
   ctx.synced_at = ctx.now;
   if (drift) {
     CountDrift(ctx);
+    Notify(ctx, ReconcileEvent::kDriftCorrected,
+           "the connection in Azure differed from the spec; re-applied it");
   }
   if (put->resource) {
     deps_.live.Put(*put->resource);
@@ -136,6 +143,8 @@ ReconcileResult Reconciler::ApplyPut(Context& ctx, bool creating, bool drift) {
   }
   deps_.journal.SetLastAppliedHash(ctx.key, spec_hash);
   deps_.logger.Info(creating ? "created" : "updated", {{"key", ctx.key}});
+  Notify(ctx, creating ? ReconcileEvent::kCreated : ReconcileEvent::kUpdated,
+         creating ? "created the connection in Azure" : "updated the connection in Azure");
   Report(ctx, kPhaseReady, "InSync", creating ? "created" : "updated");
   return ReconcileResult::Done(ResyncHint(ctx));
 }
@@ -167,6 +176,7 @@ ReconcileResult Reconciler::ApplyDelete(Context& ctx, bool recreate) {
   }
   deps_.journal.Remove(ctx.key);
   deps_.logger.Info("deleted", {{"key", ctx.key}});
+  Notify(ctx, ReconcileEvent::kDeleted, "deleted the connection in Azure");
   ForgetStatus(ctx);
   return ReconcileResult::Done();
 }
@@ -179,6 +189,7 @@ ReconcileResult Reconciler::HandleArmError(Context& ctx, const absl::Status& err
     std::string message = absl::StrCat(
         "ARM answered 404 to the PUT (the cluster or database does not exist?): ", arm_message);
     Report(ctx, kPhaseStalled, "ParentNotFound", message);
+    Notify(ctx, ReconcileEvent::kFailed, message);
     return ReconcileResult::Terminal(error);
   }
   if (absl::IsInvalidArgument(error)) {
@@ -188,6 +199,7 @@ ReconcileResult Reconciler::HandleArmError(Context& ctx, const absl::Status& err
       RememberFailure(ctx.key, Failure{spec_hash, "ArmRejected", message, ctx.last_error});
     }
     Report(ctx, kPhaseStalled, "ArmRejected", message);
+    Notify(ctx, ReconcileEvent::kFailed, message);
     return ReconcileResult::Terminal(error);
   }
   std::string reason = "ArmError";
@@ -201,7 +213,9 @@ ReconcileResult Reconciler::HandleArmError(Context& ctx, const absl::Status& err
   } else if (absl::IsUnauthenticated(error)) {
     reason = "Unauthenticated";
   }
-  Report(ctx, kPhaseError, reason, absl::StrCat(Av(verb), " failed; will retry: ", arm_message));
+  std::string message = absl::StrCat(Av(verb), " failed; will retry: ", arm_message);
+  Report(ctx, kPhaseError, reason, message);
+  Notify(ctx, ReconcileEvent::kFailed, message);
   return ReconcileResult::Retryable(error);
 }
 

@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "src/core/status.h"
 #include "src/metrics/kustodian_metrics.h"
@@ -174,6 +175,25 @@ void ResyncLoop::Wake() {
   std::lock_guard<std::mutex> lock(mu_);
   wake_ = true;
   wake_cv_.notify_all();
+}
+
+int ResyncLoop::ListSoon(const std::string& scope) {
+  int matched = 0;
+  const std::map<std::string, DatabaseId> known = KnownDatabases();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const absl::Time now = deps_.clock.Now();
+    for (const auto& [db_key, db] : known) {
+      if (db_key == scope || absl::StartsWith(db_key, absl::StrCat(scope, "/"))) {
+        schedule_[db_key].next_due = now;
+        ++matched;
+      }
+    }
+  }
+  if (matched > 0) {
+    Wake();
+  }
+  return matched;
 }
 
 void ResyncLoop::Stop() {

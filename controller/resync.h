@@ -69,6 +69,9 @@ class ResyncLoop {
   void Start();
   void Wake();
   void Stop();
+  // Makes every known database whose key is `scope` or lies under it (a cluster key) due now,
+  // then Wake()s (an Event Grid event for a database or cluster). Returns how many matched.
+  int ListSoon(const std::string& scope);
 
   // True when every known database has been listed successfully at least once (readiness).
   bool AllListed() const;

@@ -54,13 +54,18 @@ class StatusStore {
  private:
   void WriteStatusLocked(const ConnectionStatus& status);
   void WriteSummaryLocked();
+  // Adds `delta` to the count of `phase` (dropping it at 0). Requires mu_.
+  void CountPhaseLocked(const std::string& phase, int delta);
   nlohmann::json SummaryJsonLocked() const;
 
   Logger& logger_;
   const std::string dir_;
-  mutable std::mutex mu_;                                        // also serializes file writes
-  std::map<std::string, ConnectionStatus> statuses_;             // guarded by mu_
-  std::map<std::string, std::string> written_;                   // guarded by mu_; key -> JSON
+  mutable std::mutex mu_;                             // also serializes file writes
+  std::map<std::string, ConnectionStatus> statuses_;  // guarded by mu_
+  std::map<std::string, int> phase_counts_;  // guarded by mu_; phase -> statuses in it (> 0)
+  // Hash of the JSON last written per key (not the text: 10,000 documents of ~1 KiB each would
+  // be 10 MiB of RSS); a file is rewritten only when its text changed. Guarded by mu_.
+  std::map<std::string, size_t> written_;
   std::map<std::string, std::vector<std::string>> file_errors_;  // guarded by mu_
   std::string written_summary_;                                  // guarded by mu_
 };

@@ -1,6 +1,7 @@
 #include "src/core/arm_id.h"
 
 #include <cctype>
+#include <cstdint>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -13,7 +14,50 @@
 namespace kustodian {
 namespace {
 
-// Splits "/a/b/c" into {"a","b","c"}; rejects empty segments other than a trailing slash.
+// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF).
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto b0 = static_cast<unsigned char>(s[i]);
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (b0 < 0x80) {
+      ++i;
+      continue;
+    } else if ((b0 & 0xE0) == 0xC0) {
+      len = 2;
+      cp = b0 & 0x1F;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      len = 3;
+      cp = b0 & 0x0F;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      len = 4;
+      cp = b0 & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) {
+      return false;
+    }
+    for (size_t k = 1; k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) {
+        return false;
+      }
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+// Splits "/a/b/c" into {"a","b","c"}; rejects empty segments other than a trailing slash, and
+// segments that are not UTF-8 once percent-decoded (such a name could not be written to JSON).
 absl::StatusOr<std::vector<std::string>> Segments(std::string_view id) {
   absl::string_view s = absl::StripAsciiWhitespace(Av(id));
   if (!absl::ConsumePrefix(&s, "/")) {
@@ -28,6 +72,10 @@ absl::StatusOr<std::vector<std::string>> Segments(std::string_view id) {
           absl::StrCat("resource id '", Av(id), "' has an empty path segment"));
     }
     out.push_back(PercentDecode(Sv(part)));
+    if (!IsValidUtf8(out.back())) {
+      return absl::InvalidArgumentError(absl::StrCat("resource id '", Av(id), "': segment '", part,
+                                                     "' is not UTF-8 once percent-decoded"));
+    }
   }
   return out;
 }

@@ -21,10 +21,17 @@ Emulator::Emulator(EmulatorOptions options, Clock& clock, Logger* logger)
       authority_("kustodian-emulator-token-key"),
       rng_(options_.seed),
       throttler_(options_.throttle),
-      log_(options_.request_log_capacity) {
+      log_(options_.request_log_capacity),
+      eventgrid_(options_.eventgrid, options_.seed ^ 0x9e3779b97f4a7c15ULL, logger) {
   for (const FaultRule& rule : options_.faults) {
     faults_.Add(rule);
   }
+  // With subscriptions registered, operations complete (and publish their events) on time even
+  // when no request arrives.
+  eventgrid_.SetTicker([this] {
+    std::lock_guard<std::mutex> lock(mu_);
+    ApplyCompletedOperations(clock_.Now());
+  });
 }
 
 absl::Status Emulator::LoadWorld(const World& world) {
@@ -238,11 +245,14 @@ void Emulator::ApplyCompletedOperations(absl::Time now) {
       continue;  // changed out of band meanwhile
     }
     connection->operation_id.clear();
-    if (op.kind == OpKind::kDelete && op.status == "Succeeded") {
+    bool succeeded = op.status == "Succeeded";
+    if (op.kind == OpKind::kDelete && succeeded) {
       store_.Erase(op.connection_key);
     } else {
       connection->provisioning_state = op.status;
     }
+    PublishChange(op.change, op.kind == OpKind::kDelete ? ChangeKind::kDelete : ChangeKind::kWrite,
+                  succeeded, op.end.value_or(now));
   }
 }
 

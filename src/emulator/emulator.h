@@ -17,6 +17,8 @@
 #include "src/core/clock.h"
 #include "src/core/logging.h"
 #include "src/emulator/auth.h"
+#include "src/emulator/eventgrid_delivery.h"
+#include "src/emulator/eventgrid_events.h"
 #include "src/emulator/faults.h"
 #include "src/emulator/ids.h"
 #include "src/emulator/lro.h"
@@ -49,6 +51,10 @@ struct EmulatorOptions {
   std::vector<FaultRule> faults;
   size_t request_log_capacity = 10000;
   bool log_requests = false;  // one log line per request (needs a Logger)
+  // Event Grid delivery of resource events (docs/emulator.md "Event Grid").
+  EventGridOptions eventgrid;
+  // data.tenantId of events whose caller's token names no tenant (dev token, admin changes).
+  std::string eventgrid_tenant_id = "10000000-0000-0000-0000-000000000001";
 };
 
 // Thread-safe: one mutex guards all state; only injected latency sleeps, outside the lock.
@@ -56,6 +62,8 @@ class Emulator {
  public:
   // `clock` and `logger` (optional) must outlive the emulator.
   Emulator(EmulatorOptions options, Clock& clock, Logger* logger = nullptr);
+  // Stops Event Grid delivery first (its threads call back into the emulator).
+  ~Emulator();
   Emulator(const Emulator&) = delete;
   Emulator& operator=(const Emulator&) = delete;
 
@@ -102,9 +110,27 @@ class Emulator {
   // emulator_admin.cc: the /_admin API.
   ServerResponse HandleAdmin(const ServerRequest& request, const Route& route);
   ServerResponse AdminPutConnection(const ServerRequest& request, std::string_view id);
-  ServerResponse AdminDeleteConnection(std::string_view id);
+  ServerResponse AdminDeleteConnection(const ServerRequest& request, std::string_view id);
+  // The ChangeContext of an out-of-band change (as if made in the portal) of connection `id`;
+  // the correlation id is the request's x-ms-correlation-request-id, or a new GUID.
+  ChangeContext AdminChange(const ServerRequest& request, std::string_view id,
+                            std::string_view subscription, bool http_request);
   ServerResponse AdminDump() const;
   absl::Status LoadWorldLocked(const World& world);
+
+  // eventgrid_emulator.cc: resource events and the /_admin/eventgrid API.
+  // What a change made by `request` looks like in its event; `correlation_id` is the request's;
+  // `url` "" = the request's own URL.
+  ChangeContext ChangeFor(const ServerRequest& request, std::string_view resource_uri,
+                          std::string_view subscription, std::string_view correlation_id,
+                          bool http_request, std::string_view url);
+  // Publishes the event of a finished change (at `time`).
+  void PublishChange(const ChangeContext& change, ChangeKind kind, bool succeeded, absl::Time time);
+  // /_admin/eventgrid/...; `path` is after "/eventgrid". nullopt when no route matches.
+  std::optional<ServerResponse> HandleEventGridAdmin(const ServerRequest& request,
+                                                     std::string_view path);
+  // The topic of validation events: the first subscription of the world.
+  std::string ValidationTopic() const;
 
   EmulatorOptions options_;
   Clock& clock_;
@@ -120,6 +146,8 @@ class Emulator {
   Throttler throttler_;                // guarded by mu_
   FaultInjector faults_;               // guarded by mu_
   RequestLog log_;                     // guarded by mu_
+  // Last member: destroyed (stopped) first. Thread-safe on its own; called with mu_ held.
+  EventGridDispatcher eventgrid_;
 };
 
 }  // namespace kustodian::emulator

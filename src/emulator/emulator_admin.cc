@@ -41,6 +41,15 @@ std::string_view OpKindText(OpKind kind) {
 
 }  // namespace
 
+ChangeContext Emulator::AdminChange(const ServerRequest& request, std::string_view id,
+                                    std::string_view subscription, bool http_request) {
+  std::string correlation_id =
+      GetHeader(request.headers, "x-ms-correlation-request-id").value_or(rng_.NewGuid());
+  return ChangeFor(
+      request, id, subscription, correlation_id, http_request,
+      absl::StrCat("https://management.azure.com", Av(id), "?api-version=", Av(kApi2024)));
+}
+
 ServerResponse Emulator::HandleAdmin(const ServerRequest& request, const Route& route) {
   if (!IsLoopbackAddress(request.remote_addr)) {
     return AdminError(absl::StatusCode::kPermissionDenied,
@@ -62,11 +71,21 @@ ServerResponse Emulator::HandleAdmin(const ServerRequest& request, const Route& 
     return JsonResponse(200, log_.RequestsSince(since));
   }
   if (path == "/stats" && m == "GET") {
-    return JsonResponse(200, log_.Stats());
+    OrderedJson stats = log_.Stats();
+    stats["eventGrid"] = eventgrid_.CountersJson();
+    return JsonResponse(200, stats);
   }
   if (path == "/reset-stats" && m == "POST") {
     log_.ResetStats();
+    eventgrid_.ResetCounters();
     return EmptyResponse(204);
+  }
+  absl::string_view eventgrid_path = path;
+  if (absl::ConsumePrefix(&eventgrid_path, "/eventgrid")) {
+    std::optional<ServerResponse> response = HandleEventGridAdmin(request, Sv(eventgrid_path));
+    if (response.has_value()) {
+      return std::move(*response);
+    }
   }
   if (path == "/faults") {
     if (m == "GET") {
@@ -106,7 +125,7 @@ ServerResponse Emulator::HandleAdmin(const ServerRequest& request, const Route& 
       return AdminPutConnection(request, full_id);
     }
     if (m == "DELETE") {
-      return AdminDeleteConnection(full_id);
+      return AdminDeleteConnection(request, full_id);
     }
   }
   if (path == "/world" && m == "POST") {
@@ -183,19 +202,26 @@ ServerResponse Emulator::AdminPutConnection(const ServerRequest& request, std::s
   connection.requested = std::move(rendered->requested);
   connection.properties = std::move(rendered->stored);
   connection.provisioning_state = state;
+  ChangeContext change = AdminChange(request, id, cluster->subscription, existing != nullptr);
   StoredConnection& stored = store_.Put(key, std::move(connection));
+  PublishChange(change, ChangeKind::kWrite, true, clock_.Now());
   return JsonResponse(200, ConnectionBody(stored, cluster->location, stored.provisioning_state));
 }
 
-ServerResponse Emulator::AdminDeleteConnection(std::string_view id) {
+ServerResponse Emulator::AdminDeleteConnection(const ServerRequest& request, std::string_view id) {
   absl::StatusOr<DataConnectionId> parsed = DataConnectionId::Parse(id);
   if (!parsed.ok()) {
     return ErrorResponse(parsed.status());
   }
-  if (!store_.Erase(ConnectionKey(parsed->subscription_id, parsed->resource_group, parsed->cluster,
-                                  parsed->database, parsed->name))) {
+  std::string key = ConnectionKey(parsed->subscription_id, parsed->resource_group, parsed->cluster,
+                                  parsed->database, parsed->name);
+  StoredConnection* existing = store_.Find(key);
+  if (existing == nullptr) {
     return AdminError(absl::StatusCode::kNotFound, absl::StrCat("no connection '", Av(id), "'"));
   }
+  ChangeContext change = AdminChange(request, id, existing->subscription, true);
+  store_.Erase(key);
+  PublishChange(change, ChangeKind::kDelete, true, clock_.Now());
   return EmptyResponse(204);
 }
 
@@ -283,6 +309,9 @@ absl::Status Emulator::LoadWorldLocked(const World& world) {
   topology_ = std::move(topology);
   for (auto& [key, connection] : seeded) {
     store_.Put(key, std::move(connection));
+  }
+  for (const EventGridSubscriptionConfig& config : world.eventgrid_subscriptions) {
+    eventgrid_.Upsert(config, ValidationTopic());
   }
   for (const Principal& principal : world.principals) {
     auto same = std::find_if(principals_.begin(), principals_.end(), [&](const Principal& p) {

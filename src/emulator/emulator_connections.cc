@@ -256,6 +256,8 @@ ServerResponse Emulator::PutConnection(const ServerRequest& request, const Route
   target->provisioning_state = existing == nullptr ? "Creating" : "Updating";
   target->operation_id = op.id;
   op.resource_id = target->ResponseId();
+  op.change = ChangeFor(request, request.path, cluster->subscription, ctx.correlation_id,
+                        existing != nullptr, "");
   operations_.Start(op);
 
   ServerResponse response;
@@ -323,6 +325,7 @@ ServerResponse Emulator::DeleteConnection(const ServerRequest& request, const Ro
   op.will_fail = faults_.TakeLroFailure(request.method, request.path, rng_);
   existing->provisioning_state = "Deleting";
   existing->operation_id = op.id;
+  op.change = ChangeFor(request, request.path, cluster->subscription, ctx.correlation_id, true, "");
   operations_.Start(op);
 
   // §6: 202, empty body, no Content-Type; Azure-AsyncOperation with literal spaces, Location

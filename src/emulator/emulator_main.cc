@@ -44,6 +44,12 @@ constexpr std::string_view kFooter = R"(WORLD FILE (--world, YAML):
                     - name: existing
                       kind: EventHub
                       properties: {eventHubResourceId: /subscriptions/..., consumerGroup: $Default}
+  eventGridSubscriptions:                  # resource events of connection writes/deletes
+    - name: kustodian
+      endpoint: http://127.0.0.1:8090/eventgrid?code=SECRET
+      schema: EventGridSchema                # or CloudEventSchemaV1_0
+      maxEventsPerBatch: 1                   # also preferredBatchSizeInKilobytes,
+      headers: {x-secret: SECRET}            # includedEventTypes, maxDeliveryAttempts, ...
   principals:                              # for POST /{tenant}/oauth2/v2.0/token and IMDS
     - {clientId: ..., clientSecret: ..., tenantId: ..., objectId: ..., federated: false,
        managedIdentity: false}
@@ -61,6 +67,9 @@ ADMIN ENDPOINT (loopback clients only, no auth):
   PUT    /_admin/connections/{full id}   out-of-band create/merge (no LRO), as in the portal
   DELETE /_admin/connections/{full id}   out-of-band delete
   POST   /_admin/world                   load more world YAML
+  GET    /_admin/eventgrid/subscriptions          subscriptions with validation/delivery state
+  PUT    /_admin/eventgrid/subscriptions/{name}   add/replace: {"endpoint":...,"schema":...}
+  DELETE /_admin/eventgrid/subscriptions/{name}
 
 FAULTS (--fault, repeatable): KIND[=ARG]:WHEN[:METHOD[:PATH-SUBSTRING]]
   KIND  429 (ARG = Retry-After seconds, default 1), 429-no-retry-after, 500, 503, 504,
@@ -164,6 +173,25 @@ int Run(int argc, char** argv) {
                  "Also accept 'Authorization: Bearer TOKEN' as principal \"dev\"");
   app.add_flag("--no-auth", no_auth, "Do not check Authorization at all");
   app.add_flag("--log-requests", options.log_requests, "Log one line per request to stderr");
+  std::string eventgrid_batch_window = "10ms", eventgrid_ttl = "24h";
+  app.add_option("--eventgrid-retry-scale", options.eventgrid.retry_scale,
+                 "Multiply Event Grid's retry schedule (10s, 30s, 1m, 5m, ...) by this factor "
+                 "(tests: e.g. 0.001)")
+      ->capture_default_str();
+  app.add_option("--eventgrid-batch-window", eventgrid_batch_window,
+                 "How long Event Grid delivery gathers events into one batch")
+      ->capture_default_str();
+  app.add_option("--eventgrid-max-attempts", options.eventgrid.max_attempts,
+                 "Delivery attempts before an event is dead-lettered (default, per subscription "
+                 "maxDeliveryAttempts overrides)")
+      ->capture_default_str();
+  app.add_option("--eventgrid-ttl", eventgrid_ttl,
+                 "Event time-to-live before it is dead-lettered (per subscription "
+                 "eventTimeToLiveInMinutes overrides)")
+      ->capture_default_str();
+  app.add_option("--eventgrid-tenant-id", options.eventgrid_tenant_id,
+                 "data.tenantId of events whose caller's token names no tenant")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -191,6 +219,20 @@ int Run(int argc, char** argv) {
   }
   if (options.throttle.refill_scale <= 0 || options.throttle.global_multiplier < 1) {
     return Fail("--refill-scale must be > 0 and --global-multiplier >= 1");
+  }
+  if (!(options.eventgrid.retry_scale > 0)) {
+    return Fail("--eventgrid-retry-scale must be > 0");
+  }
+  if (!ParseDurationFlag(eventgrid_batch_window, &options.eventgrid.batch_window)) {
+    return Fail("--eventgrid-batch-window: '" + eventgrid_batch_window +
+                "' is not a duration (e.g. 10ms)");
+  }
+  if (!ParseDurationFlag(eventgrid_ttl, &options.eventgrid.ttl) ||
+      options.eventgrid.ttl <= absl::ZeroDuration()) {
+    return Fail("--eventgrid-ttl: '" + eventgrid_ttl + "' is not a positive duration (e.g. 24h)");
+  }
+  if (options.eventgrid.max_attempts < 1) {
+    return Fail("--eventgrid-max-attempts must be at least 1");
   }
   for (const std::string& spec : fault_specs) {
     absl::StatusOr<FaultRule> rule = ParseFaultSpec(spec);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "src/emulator/eventgrid_events.h"
 #include "src/emulator/http_util.h"
 
 namespace kustodian::emulator {
@@ -34,6 +35,7 @@ struct Operation {
   bool will_fail = false;
   std::string error_code;  // when Failed
   std::string error_message;
+  ChangeContext change;  // describes the change in its Event Grid event when it completes
 
   bool Running() const { return status == "Running"; }
 };

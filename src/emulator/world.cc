@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "src/core/strings.h"
@@ -292,6 +293,34 @@ absl::Status ParsePrincipal(const Ctx& ctx, const YAML::Node& n, Principal* out)
   return absl::OkStatus();
 }
 
+// One entry of eventGridSubscriptions: the keys of SubscriptionFromJson, errors with the line.
+absl::Status ParseEventGridSubscription(const Ctx& ctx, const YAML::Node& n,
+                                        const std::vector<EventGridSubscriptionConfig>& earlier,
+                                        EventGridSubscriptionConfig* out) {
+  const std::vector<std::string>& keys = SubscriptionKeys();
+  absl::Status st =
+      CheckKeys(ctx, n, "Event Grid subscription", std::set<std::string>(keys.begin(), keys.end()));
+  if (!st.ok()) {
+    return st;
+  }
+  YAML::Node headers = n["headers"];
+  if (headers && !headers.IsNull() && !headers.IsMap()) {
+    return ctx.Error(headers, "'headers' must be a mapping of header name to value");
+  }
+  absl::StatusOr<EventGridSubscriptionConfig> config = SubscriptionFromJson(ToJson(n));
+  if (!config.ok()) {
+    return ctx.Error(n, Sv(config.status().message()));
+  }
+  for (const EventGridSubscriptionConfig& other : earlier) {
+    if (absl::EqualsIgnoreCase(other.name, config->name)) {
+      return ctx.Error(
+          n, absl::StrCat("Event Grid subscription '", config->name, "' is listed twice"));
+    }
+  }
+  *out = std::move(*config);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<World> ParseWorld(std::string_view yaml_text, std::string_view file_name) {
@@ -302,7 +331,8 @@ absl::StatusOr<World> ParseWorld(std::string_view yaml_text, std::string_view fi
     if (!root || root.IsNull()) {
       return world;  // an empty world
     }
-    absl::Status st = CheckKeys(ctx, root, "the world file", {"subscriptions", "principals"});
+    absl::Status st = CheckKeys(ctx, root, "the world file",
+                                {"subscriptions", "principals", "eventGridSubscriptions"});
     if (st.ok()) {
       st = ParseList(ctx, root, "subscriptions", &world.subscriptions,
                      [&](const YAML::Node& s, WorldSubscription* sub) {
@@ -313,6 +343,13 @@ absl::StatusOr<World> ParseWorld(std::string_view yaml_text, std::string_view fi
       st =
           ParseList(ctx, root, "principals", &world.principals,
                     [&](const YAML::Node& p, Principal* pr) { return ParsePrincipal(ctx, p, pr); });
+    }
+    if (st.ok()) {
+      st = ParseList(ctx, root, "eventGridSubscriptions", &world.eventgrid_subscriptions,
+                     [&](const YAML::Node& n, EventGridSubscriptionConfig* config) {
+                       return ParseEventGridSubscription(ctx, n, world.eventgrid_subscriptions,
+                                                         config);
+                     });
     }
     if (!st.ok()) {
       return st;

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
+#include "src/emulator/eventgrid_config.h"
 
 namespace kustodian::emulator {
 
@@ -54,6 +55,7 @@ struct Principal {
 struct World {
   std::vector<WorldSubscription> subscriptions;
   std::vector<Principal> principals;
+  std::vector<EventGridSubscriptionConfig> eventgrid_subscriptions;  // eventGridSubscriptions:
 };
 
 // Parses world YAML. InvalidArgument "FILE:LINE: what is wrong" on syntax errors, unknown or

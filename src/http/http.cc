@@ -1,5 +1,6 @@
 // URL and header helpers of the HTTP seam: FindHeader, ParseUrl, IsLoopbackHost, UrlEncode.
-// Pure functions, no I/O; the transport and the server build on them.
+// Pure functions, no I/O (besides the default HttpTransport::SendStreaming, which delegates to
+// Send); the transport and the server build on them.
 #include "src/http/http.h"
 
 #include <arpa/inet.h>
@@ -102,6 +103,26 @@ absl::Status ParseAuthority(std::string_view authority, ParsedUrl& out) {
 }
 
 }  // namespace
+
+absl::Status HttpTransport::SendStreaming(
+    const HttpRequest& request,
+    const std::function<bool(int status, const HttpHeaders&)>& on_headers,
+    const std::function<bool(std::string_view chunk)>& on_data, const std::atomic<bool>* cancel) {
+  if (cancel != nullptr && cancel->load()) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<HttpResponse> response = Send(request);
+  if (!response.ok()) {
+    return response.status();
+  }
+  if (!on_headers(response->status, response->headers)) {
+    return absl::OkStatus();
+  }
+  if (!response->body.empty() && (cancel == nullptr || !cancel->load())) {
+    on_data(response->body);
+  }
+  return absl::OkStatus();
+}
 
 std::optional<std::string> FindHeader(const HttpHeaders& headers, std::string_view name) {
   for (const auto& [key, value] : headers) {

@@ -4,6 +4,8 @@
 // httplib.h.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +48,19 @@ class HttpTransport {
   // failures (refused, reset, timeout, TLS) return Unavailable; a malformed URL or a plain-http
   // URL to a non-loopback host (unless allowed) returns InvalidArgument.
   virtual absl::StatusOr<HttpResponse> Send(const HttpRequest& request) = 0;
+
+  // Sends `request` and delivers the response as it arrives (for watch streams): `on_headers`
+  // once with the status and headers, then `on_data` for each piece of the body, in order
+  // (chunk boundaries are arbitrary). `request.timeout` bounds each wait for data, not the whole
+  // exchange. Returns OK when the body ended, when a callback returned false, or when `*cancel`
+  // became true (noticed within about 100 ms, even while no data flows); Unavailable when the
+  // connection failed or broke mid-body; InvalidArgument as Send does.
+  // The default implementation calls Send and delivers the whole body at once (for fakes).
+  virtual absl::Status SendStreaming(
+      const HttpRequest& request,
+      const std::function<bool(int status, const HttpHeaders&)>& on_headers,
+      const std::function<bool(std::string_view chunk)>& on_data,
+      const std::atomic<bool>* cancel = nullptr);
 };
 
 struct TransportOptions {

@@ -3,11 +3,15 @@
 // Errors name the method and the URL without its query; header values never appear in them.
 #include <httplib.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -100,6 +104,10 @@ class HttplibTransport final : public HttpTransport {
   explicit HttplibTransport(TransportOptions options) : options_(std::move(options)) {}
 
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override;
+  absl::Status SendStreaming(const HttpRequest& request,
+                             const std::function<bool(int status, const HttpHeaders&)>& on_headers,
+                             const std::function<bool(std::string_view chunk)>& on_data,
+                             const std::atomic<bool>* cancel) override;
 
  private:
   using ClientPtr = std::unique_ptr<httplib::ClientImpl>;
@@ -108,6 +116,8 @@ class HttplibTransport final : public HttpTransport {
   ClientPtr TakeIdle(const std::string& key);
   // Returns `client` to the idle pool of `key`, or destroys it when the pool is full.
   void ReturnIdle(const std::string& key, ClientPtr client);
+  // The parsed URL of a request that may be sent, or InvalidArgument.
+  absl::StatusOr<ParsedUrl> Validate(const HttpRequest& request) const;
   // A new client for `url`; InvalidArgument when the client certificate cannot be loaded.
   absl::StatusOr<ClientPtr> NewClient(const ParsedUrl& url) const;
   // Maps an httplib failure to a status naming the method and URL (never header values).
@@ -186,7 +196,7 @@ absl::Status HttplibTransport::FailureStatus(const HttpRequest& request, const P
   return absl::UnavailableError(message);
 }
 
-absl::StatusOr<HttpResponse> HttplibTransport::Send(const HttpRequest& request) {
+absl::StatusOr<ParsedUrl> HttplibTransport::Validate(const HttpRequest& request) const {
   absl::StatusOr<ParsedUrl> url = ParseUrl(request.url);
   if (!url.ok()) {
     return url.status();
@@ -204,6 +214,14 @@ absl::StatusOr<HttpResponse> HttplibTransport::Send(const HttpRequest& request) 
       return absl::InvalidArgumentError(absl::StrCat(
           "request header \"", IsToken(name) ? name : "?", "\" has an invalid name or value"));
     }
+  }
+  return url;
+}
+
+absl::StatusOr<HttpResponse> HttplibTransport::Send(const HttpRequest& request) {
+  absl::StatusOr<ParsedUrl> url = Validate(request);
+  if (!url.ok()) {
+    return url.status();
   }
 
   const std::string key = PoolKey(*url);
@@ -237,6 +255,95 @@ absl::StatusOr<HttpResponse> HttplibTransport::Send(const HttpRequest& request) 
     }
     return FailureStatus(request, *url, *client, err);
   }
+}
+
+// Streams on a dedicated (never pooled) connection. A watchdog thread polls `cancel` and, once
+// it is set, shuts the socket down (httplib's stop() is the one call safe across threads), which
+// wakes a read blocked on a quiet stream.
+absl::Status HttplibTransport::SendStreaming(
+    const HttpRequest& request,
+    const std::function<bool(int status, const HttpHeaders&)>& on_headers,
+    const std::function<bool(std::string_view chunk)>& on_data, const std::atomic<bool>* cancel) {
+  absl::StatusOr<ParsedUrl> url = Validate(request);
+  if (!url.ok()) {
+    return url.status();
+  }
+  if (cancel != nullptr && cancel->load()) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<ClientPtr> fresh = NewClient(*url);
+  if (!fresh.ok()) {
+    return fresh.status();
+  }
+  ClientPtr client = std::move(fresh).value();
+  auto [rsec, rusec] = ToSecUsec(request.timeout);
+  client->set_read_timeout(rsec, rusec);
+  client->set_write_timeout(rsec, rusec);
+  client->set_keep_alive(false);
+
+  bool stopped_by_callback = false;
+  bool headers_delivered = false;
+  auto deliver_headers = [&](const httplib::Response& res) {
+    headers_delivered = true;
+    HttpHeaders headers;
+    headers.reserve(res.headers.size());
+    for (const auto& [name, value] : res.headers) {
+      headers.emplace_back(name, value);
+    }
+    return on_headers(res.status, headers);
+  };
+  httplib::Request req = ToHttplibRequest(request, *url);
+  req.response_handler = [&](const httplib::Response& res) {
+    if (!deliver_headers(res)) {
+      stopped_by_callback = true;
+      return false;
+    }
+    return true;
+  };
+  req.content_receiver = [&](const char* data, size_t length, uint64_t, uint64_t) {
+    if (cancel != nullptr && cancel->load()) {
+      return false;
+    }
+    if (!on_data(std::string_view(data, length))) {
+      stopped_by_callback = true;
+      return false;
+    }
+    return true;
+  };
+
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  bool done = false;
+  std::thread watchdog;
+  if (cancel != nullptr) {
+    watchdog = std::thread([&] {
+      std::unique_lock<std::mutex> lock(done_mu);
+      while (!done) {
+        if (cancel->load()) {
+          client->stop();  // repeated until send() returns: the socket may not exist yet
+        }
+        done_cv.wait_for(lock, std::chrono::milliseconds(50));
+      }
+    });
+  }
+  httplib::Response res;
+  httplib::Error err = httplib::Error::Success;
+  const bool sent = client->send(req, res, err);
+  if (watchdog.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(done_mu);
+      done = true;
+    }
+    done_cv.notify_all();
+    watchdog.join();
+  }
+  if (sent && !headers_delivered) {
+    deliver_headers(res);  // httplib skips the handler for bodiless responses (204, HEAD)
+  }
+  if (sent || stopped_by_callback || (cancel != nullptr && cancel->load())) {
+    return absl::OkStatus();
+  }
+  return FailureStatus(request, *url, *client, err);
 }
 
 }  // namespace

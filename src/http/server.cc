@@ -137,6 +137,7 @@ struct HttpServer::Impl {
   std::unique_ptr<httplib::Server> server;
   std::thread thread;
   std::atomic<bool> listen_returned{false};
+  size_t worker_threads = kWorkerThreads;
 
   // The handler of the longest prefix matching `path` for `method`, or nullptr.
   const Handler* Find(const std::string& method, const std::string& path) const {
@@ -172,7 +173,7 @@ struct HttpServer::Impl {
   }
 
   void Configure() {
-    server->new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+    server->new_task_queue = [n = worker_threads] { return new httplib::ThreadPool(n); };
     server->set_keep_alive_max_count(kKeepAliveMaxCount);
     server->set_payload_max_length(kPayloadMaxLength);
     server->set_tcp_nodelay(true);
@@ -254,6 +255,10 @@ HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Route(const std::string& method, const std::string& prefix, Handler handler) {
   impl_->routes.push_back(RouteEntry{method, prefix, std::move(handler)});
+}
+
+void HttpServer::SetWorkerThreads(size_t count) {
+  impl_->worker_threads = count == 0 ? kWorkerThreads : count;
 }
 
 absl::StatusOr<int> HttpServer::Start(const std::string& host, int port) {

@@ -57,6 +57,8 @@ class HttpServer {
   // Routes requests whose method is `method` ("*" = any) and whose path starts with `prefix`.
   // The longest matching prefix wins. Must be called before Start().
   void Route(const std::string& method, const std::string& prefix, Handler handler);
+  // How many requests are served at once (streams included); default 32. Before Start().
+  void SetWorkerThreads(size_t count);
 
   // Binds host:port (port 0 = any free port) and serves on a background thread.
   // Returns the bound port, or Unavailable when binding fails.

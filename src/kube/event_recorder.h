@@ -1,12 +1,16 @@
 // EventRecorder: writes events.k8s.io/v1 Events about an object, the way kubectl describe shows
 // them. A repeat of the same (object, type, reason, note) within 10 minutes updates the existing
 // Event's series (count, lastObservedTime) instead of creating another. Recording never blocks
-// the caller for long and never fails it: errors are logged and dropped.
+// the caller for long and never fails it: Record() only queues (bounded, the oldest dropped when
+// full); a background thread writes, and errors are logged and dropped.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "src/core/clock.h"
 #include "src/core/logging.h"
@@ -16,12 +20,14 @@ namespace kustodian::kube {
 
 struct EventRecorderOptions {
   std::string reporting_controller = "kustodian.io/controller";
-  std::string reporting_instance;  // the replica's identity
+  std::string reporting_instance;  // the replica's identity ("" = the host name)
+  size_t max_queue = 1000;         // events waiting to be written; the oldest is dropped beyond
 };
 
 class EventRecorder {
  public:
   EventRecorder(KubeClient& client, Clock& clock, Logger& logger, EventRecorderOptions options);
+  ~EventRecorder();  // writes what is queued (bounded by the client's timeouts), then stops
   EventRecorder(const EventRecorder&) = delete;
   EventRecorder& operator=(const EventRecorder&) = delete;
 
@@ -32,7 +38,15 @@ class EventRecorder {
   void Record(const nlohmann::json& regarding, const std::string& type, const std::string& reason,
               const std::string& action, const std::string& note);
 
+  // Blocks until every event recorded before the call has been written (or dropped).
+  void Flush();
+
  private:
+  struct Pending {
+    nlohmann::json regarding;
+    std::string type, reason, action, note;
+    absl::Time at;
+  };
   struct Seen {
     std::string event_name;
     int32_t count = 1;
@@ -43,8 +57,17 @@ class EventRecorder {
   Clock& clock_;
   Logger& logger_;
   const EventRecorderOptions options_;
+  void Run();
+  void Write(const Pending& event);  // the writer thread only
+
   std::mutex mu_;
-  std::map<std::string, Seen> seen_;  // guarded by mu_; dedup key -> event
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;         // guarded by mu_
+  int64_t enqueued_ = 0;              // guarded by mu_
+  int64_t done_ = 0;                  // guarded by mu_: written or dropped
+  bool stop_ = false;                 // guarded by mu_
+  std::map<std::string, Seen> seen_;  // writer thread only; dedup key -> event
+  std::thread thread_;                // last: starts once the members above exist
 };
 
 }  // namespace kustodian::kube

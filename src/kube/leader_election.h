@@ -42,14 +42,25 @@ class LeaderElector {
   LeaderElector(const LeaderElector&) = delete;
   LeaderElector& operator=(const LeaderElector&) = delete;
 
+  // Starts the election thread. After losing the lease (renew deadline passed) the elector
+  // calls on_stopped_leading and becomes a candidate again. Callbacks run on the elector thread
+  // and must return promptly (renewals wait for them).
   void Start();
-  // Stops trying; a leader releases the Lease. Idempotent.
+  // Stops trying; a leader releases the Lease (holderIdentity "", leaseDurationSeconds 1) and
+  // then gets on_stopped_leading. Idempotent; blocks until the thread has ended.
   void Stop();
   bool IsLeader() const { return leader_.load(); }
   std::string CurrentHolder() const;
 
  private:
   void Run();
+  // One client-go tryAcquireOrRenew round: true when the lease is ours after it.
+  bool TryAcquireOrRenew();
+  // Clears holderIdentity when we still hold the lease.
+  void Release();
+  // Records the holder seen; calls on_new_leader when it changed to someone.
+  void ObserveHolder(const std::string& holder);
+  std::string LeaseKey() const;
 
   KubeClient& client_;
   Clock& clock_;
@@ -61,6 +72,9 @@ class LeaderElector {
   std::atomic<bool> leader_{false};
   mutable std::mutex mu_;
   std::string holder_;  // guarded by mu_
+  // The last lease spec seen and when (by our clock) it was seen to change; elector thread only.
+  nlohmann::json observed_spec_;
+  absl::Time observed_time_ = absl::InfinitePast();
 };
 
 }  // namespace kustodian::kube

@@ -2,12 +2,46 @@
 
 #include <array>
 #include <cstdint>
+#include <sstream>
 #include <unordered_set>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "yaml-cpp/eventhandler.h"
 
 namespace kustodian {
+
+namespace {
+
+// Ignores every event: only the parser's document loop is of interest.
+class IgnoreEvents : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+}  // namespace
+
+int CountYamlDocuments(const std::string& text, int limit) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  IgnoreEvents ignore;
+  int count = 0;
+  while (count <= limit && parser.HandleNextDocument(ignore)) {
+    ++count;
+  }
+  return count;
+}
 
 std::optional<TextPosition> FindInvalidUtf8(std::string_view text) {
   int line = 1;

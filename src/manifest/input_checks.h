@@ -26,6 +26,14 @@ std::optional<TextPosition> FindInvalidUtf8(std::string_view text);
 // before parsing.
 int CountDocumentMarkers(std::string_view text);
 
+// The number of documents yaml-cpp's parser yields for `text`, counting at most `limit` + 1 (so
+// the result is > `limit` when there are more). yaml-cpp 0.7's YAML::LoadAll never returns on
+// some malformed streams (a stray token such as a lone "," at the top level is never consumed:
+// it yields one null document after another, memory growing; fixed upstream in
+// jbeder/yaml-cpp#1319, not in Debian 12). Counting first, with a cap, bounds that. Throws what
+// the parser throws (YAML::Exception) on a syntax error.
+int CountYamlDocuments(const std::string& text, int limit);
+
 struct ShapeProblem {
   std::string field;  // dotted path to the offending node ("" for the root)
   YAML::Mark mark;    // where it is (0-based, as yaml-cpp reports it)

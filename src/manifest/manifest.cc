@@ -150,7 +150,16 @@ FileLoadResult LoadManifestText(std::string_view text, const std::string& file_n
   }
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    const std::string copy(text);
+    // Bounds yaml-cpp's LoadAll, which loops forever on some malformed input (see
+    // CountYamlDocuments).
+    if (CountYamlDocuments(copy, opts.max_documents) > opts.max_documents) {
+      FailFile(&result, 0, 0,
+               absl::StrCat("YAML syntax error: the file parses as more than ", opts.max_documents,
+                            " documents (a stray token such as \",\" or \"]\" at the top level?)"));
+      return result;
+    }
+    docs = YAML::LoadAll(copy);
   } catch (const YAML::Exception& e) {
     const bool known = !e.mark.is_null();
     FailFile(&result, known ? e.mark.line + 1 : 0, known ? e.mark.column + 1 : 0,

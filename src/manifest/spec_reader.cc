@@ -149,7 +149,7 @@ DataConnectionSpec SpecReader::Read() {
     return spec;
   }
   const YAML::Node& sn = s->value;
-  CheckKeys(sn, "spec", {"target", "location", "kind", "properties", "policy"});
+  CheckKeys(sn, "spec", {"target", "location", "kind", "properties", "policy", "credentialRef"});
 
   std::optional<Field> target = Lookup(sn, "target", "spec.target");
   if (!target || target->value.IsNull()) {
@@ -171,6 +171,19 @@ DataConnectionSpec SpecReader::Read() {
   std::optional<Field> props = Lookup(sn, "properties", "spec.properties");
   if (props && !props->value.IsNull() && ExpectMap(props->value, "spec.properties")) {
     ReadProperties(props->value, kind_known, &spec);
+  }
+
+  std::optional<Field> cred = Lookup(sn, "credentialRef", "spec.credentialRef");
+  if (cred && !cred->value.IsNull() && ExpectMap(cred->value, "spec.credentialRef")) {
+    CheckKeys(cred->value, "spec.credentialRef", {"name"});
+    if (ReadString(cred->value, "spec.credentialRef", "name", /*required=*/true,
+                   &spec.credential_ref) &&
+        !IsDns1123(spec.credential_ref, /*allow_dots=*/true, 253)) {
+      AddError("spec.credentialRef.name", MarkFor("spec.credentialRef.name"),
+               absl::StrCat("\"", spec.credential_ref,
+                            "\" is not a valid Secret name: use lower-case letters, digits, '-' "
+                            "and '.'"));
+    }
   }
 
   std::optional<Field> policy = Lookup(sn, "policy", "spec.policy");

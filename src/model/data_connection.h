@@ -70,6 +70,9 @@ struct DataConnectionSpec {
   nlohmann::json properties = nlohmann::json::object();  // spec.properties, ARM names
   Policy policy;
   bool adopt = false;  // annotation kustodian.io/adopt: "true"
+  // spec.credentialRef.name (Kubernetes mode): a Secret in the resource's namespace with keys
+  // clientId, tenantId and clientSecret; "" = the daemon's own credentials.
+  std::string credential_ref;
   SourceRef source;
 };
 

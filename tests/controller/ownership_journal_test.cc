@@ -5,6 +5,7 @@
 
 #include "controller/state_lock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/controller/reconciler_test_util.h"
 
 namespace kustodian {
@@ -112,6 +113,52 @@ TEST(OwnershipJournalTest, FlushWithNothingNewDoesNotRewrite) {
   EXPECT_TRUE((*journal)->SetLastAppliedHash("k1", "ffff"));
   EXPECT_TRUE((*journal)->Dirty());
   EXPECT_FALSE((*journal)->SetLastAppliedHash("nope", "ffff"));
+}
+
+// The file is exactly what nlohmann::json::dump(2) writes for the document, whether the text was
+// assembled from cached per-record pieces (Flush) or serialized at once (Serialize).
+TEST(OwnershipJournalTest, FileTextIsTheJsonDumpOfTheDocumentAfterIncrementalFlushes) {
+  ScopedDir dir;
+  auto journal = OwnershipJournal::Open(dir.path());
+  ASSERT_TRUE(journal.ok());
+  std::string path = dir.path() + "/managed.json";
+  auto expected = [](const std::map<std::string, OwnershipRecord>& records) {
+    nlohmann::json connections = nlohmann::json::object();
+    for (const auto& [key, rec] : records) {
+      nlohmann::json obj = {
+          {"id", rec.id},
+          {"kind", rec.kind},
+          {"deletion", rec.deletion == DeletionPolicy::kOrphan ? "Orphan" : "Delete"},
+          {"file", rec.file},
+          {"lastAppliedHash", rec.last_applied_hash}};
+      obj[rec.origin == OwnershipRecord::Origin::kAdopted ? "adoptedAt" : "createdAt"] =
+          absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", rec.since, absl::UTCTimeZone());
+      connections[key] = obj;
+    }
+    nlohmann::json doc = {{"version", 1}, {"connections", connections}};
+    return doc.dump(2) + "\n";
+  };
+  EXPECT_EQ(OwnershipJournal::Serialize({}), expected({}));
+  (*journal)->Add("k\"1", Record("/subscriptions/s/x/k1", OwnershipRecord::Origin::kCreated));
+  ASSERT_TRUE((*journal)->Flush().ok());
+  EXPECT_EQ(ReadText(path), expected((*journal)->All()));
+  (*journal)->Add("k2", Record("/subscriptions/s/x/k2", OwnershipRecord::Origin::kAdopted));
+  (*journal)->Add("a0", Record("/subscriptions/s/x/a0", OwnershipRecord::Origin::kCreated));
+  ASSERT_TRUE((*journal)->Flush().ok());
+  EXPECT_EQ(ReadText(path), expected((*journal)->All()));
+  EXPECT_TRUE((*journal)->SetLastAppliedHash("k2", "changed"));
+  ASSERT_TRUE((*journal)->Flush().ok());
+  std::string text = ReadText(path);
+  EXPECT_EQ(text, expected((*journal)->All()));
+  EXPECT_THAT(text, HasSubstr("\"lastAppliedHash\": \"changed\""));
+  EXPECT_EQ(text, OwnershipJournal::Serialize((*journal)->All()));
+  EXPECT_TRUE((*journal)->Remove("a0"));
+  ASSERT_TRUE((*journal)->Flush().ok());
+  EXPECT_EQ(ReadText(path), expected((*journal)->All()));
+  EXPECT_TRUE((*journal)->Remove("k2"));
+  EXPECT_TRUE((*journal)->Remove("k\"1"));
+  ASSERT_TRUE((*journal)->Flush().ok());
+  EXPECT_EQ(ReadText(path), expected({}));
 }
 
 TEST(OwnershipJournalTest, CorruptFileIsAnErrorNeverEmpty) {

@@ -84,14 +84,14 @@ std::string Manifest(const std::string& name, const std::string& kind, const std
       "\n", props, extra_policy.empty() ? "" : absl::StrCat("  policy:\n", extra_policy));
 }
 
-DaemonFixture::DaemonFixture(std::vector<std::string> emulator_args) {
+DaemonFixture::DaemonFixture(std::vector<std::string> emulator_args, std::string world) {
   config_dir = dir.path() + "/config";
   state_dir = dir.path() + "/state";
   status_dir = dir.path() + "/status";
   std::filesystem::create_directories(config_dir);
   std::vector<std::string> args = {"--dev-token", kItToken, "--lro-duration", "100ms"};
   args.insert(args.end(), emulator_args.begin(), emulator_args.end());
-  absl::StatusOr<Emulator> emu = StartEmulator(dir, DaemonWorld(), args);
+  absl::StatusOr<Emulator> emu = StartEmulator(dir, world.empty() ? DaemonWorld() : world, args);
   if (!emu.ok()) {
     ADD_FAILURE() << emu.status();
     return;
@@ -99,7 +99,8 @@ DaemonFixture::DaemonFixture(std::vector<std::string> emulator_args) {
   emulator = std::move(*emu);
 }
 
-void DaemonFixture::StartDaemon(const std::vector<std::string>& extra) {
+void DaemonFixture::StartDaemon(const std::vector<std::string>& extra,
+                                const std::map<std::string, std::string>& env) {
   std::vector<std::pair<std::string, std::string>> defaults = {
       {"--config-dir", config_dir},
       {"--state-dir", state_dir},
@@ -119,9 +120,16 @@ void DaemonFixture::StartDaemon(const std::vector<std::string>& extra) {
       argv.push_back(value);
     }
   }
-  argv.insert(argv.end(), extra.begin(), extra.end());
+  for (size_t i = 0; i < extra.size(); ++i) {
+    // `{"--flag", ""}` removes a default flag altogether.
+    if (i + 1 < extra.size() && extra[i + 1].empty()) {
+      ++i;
+      continue;
+    }
+    argv.push_back(extra[i]);
+  }
   std::string log = absl::StrCat(dir.path(), "/daemon-", daemon_runs_++, ".log");
-  daemon = std::make_unique<ChildProcess>(argv, log);
+  daemon = std::make_unique<ChildProcess>(argv, log, env);
   ASSERT_TRUE(daemon->Start().ok());
   // The daemon logs the bound address of its HTTP endpoint.
   std::regex re(R"(address=127\.0\.0\.1:(\d+))");

@@ -31,9 +31,13 @@ std::string ConnPath(const std::string& cluster, const std::string& db, const st
 
 class DaemonFixture {
  public:
-  explicit DaemonFixture(std::vector<std::string> emulator_args = {});
-  // Starts (or restarts) the daemon with default test flags plus `extra`.
-  void StartDaemon(const std::vector<std::string>& extra = {});
+  // `world` "" = DaemonWorld().
+  explicit DaemonFixture(std::vector<std::string> emulator_args = {}, std::string world = "");
+  // Starts (or restarts) the daemon with default test flags plus `extra` (a flag given there
+  // replaces its default; a default whose value is "" is left out), and `env` added to its
+  // environment.
+  void StartDaemon(const std::vector<std::string>& extra = {},
+                   const std::map<std::string, std::string>& env = {});
   // SIGTERM and wait; returns the exit status.
   int StopDaemon();
 

@@ -1,0 +1,158 @@
+#include "src/kube/watch_parser.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "src/core/strings.h"
+#include "src/kube/kube_errors.h"
+
+namespace kustodian::kube {
+namespace {
+
+bool IsBlank(std::string_view s) {
+  for (char c : s) {
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The deepest [ / { nesting outside strings; nlohmann's parser recurses, so depth is checked
+// before parsing to keep hostile input from exhausting the stack.
+int JsonDepth(std::string_view s) {
+  int depth = 0;
+  int max_depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : s) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      max_depth = std::max(max_depth, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return max_depth;
+}
+
+std::string Preview(std::string_view line) {
+  constexpr size_t kMax = 80;
+  return line.size() <= kMax ? std::string(line) : absl::StrCat(Av(line.substr(0, kMax)), "...");
+}
+
+}  // namespace
+
+absl::Status WatchParser::Feed(std::string_view data,
+                               const std::function<bool(const WatchEvent&)>& on_event) {
+  if (!error_.ok() || stopped_) {
+    return error_;
+  }
+  while (!data.empty()) {
+    size_t newline = data.find('\n');
+    std::string_view piece = data.substr(0, newline);
+    if (pending_.size() + piece.size() > max_line_bytes_) {
+      pending_.clear();
+      pending_.shrink_to_fit();
+      error_ = absl::ResourceExhaustedError(
+          absl::StrCat("watch event larger than ", max_line_bytes_, " bytes"));
+      return error_;
+    }
+    if (newline == std::string_view::npos) {
+      pending_.append(piece);
+      return absl::OkStatus();
+    }
+    data.remove_prefix(newline + 1);
+    absl::Status status;
+    if (pending_.empty()) {
+      status = ParseLine(piece, on_event);
+    } else {
+      pending_.append(piece);
+      std::string line = std::move(pending_);
+      pending_.clear();
+      status = ParseLine(line, on_event);
+    }
+    if (!status.ok()) {
+      pending_.clear();
+      error_ = status;
+      return error_;
+    }
+    if (stopped_) {
+      pending_.clear();
+      return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WatchParser::Finish() const {
+  if (!error_.ok()) {
+    return error_;
+  }
+  if (!stopped_ && !IsBlank(pending_)) {
+    return absl::DataLossError(absl::StrCat("watch stream ended in the middle of an event (",
+                                            pending_.size(), " bytes pending)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WatchParser::ParseLine(std::string_view line,
+                                    const std::function<bool(const WatchEvent&)>& on_event) {
+  if (IsBlank(line)) {
+    return absl::OkStatus();
+  }
+  if (JsonDepth(line) > kMaxJsonDepth) {
+    return absl::DataLossError(
+        absl::StrCat("watch event nests deeper than ", kMaxJsonDepth, " levels"));
+  }
+  nlohmann::json parsed = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    return absl::DataLossError(
+        absl::StrCat("watch stream line is not a JSON object: ", Preview(line)));
+  }
+  auto type = parsed.find("type");
+  auto object = parsed.find("object");
+  if (type == parsed.end() || !type->is_string() || object == parsed.end() ||
+      !object->is_object()) {
+    return absl::DataLossError(
+        absl::StrCat("watch event without a string \"type\" and an object: ", Preview(line)));
+  }
+  const std::string& type_name = type->get_ref<const std::string&>();
+  WatchEvent event;
+  if (type_name == "ADDED") {
+    event.type = WatchEvent::Type::kAdded;
+  } else if (type_name == "MODIFIED") {
+    event.type = WatchEvent::Type::kModified;
+  } else if (type_name == "DELETED") {
+    event.type = WatchEvent::Type::kDeleted;
+  } else if (type_name == "BOOKMARK") {
+    event.type = WatchEvent::Type::kBookmark;
+  } else if (type_name == "ERROR") {
+    absl::Status status = StatusFromStatusObject(*object, 500, "watch");
+    if (status.ok()) {
+      status = absl::UnknownError("watch ERROR event");
+    }
+    return status;
+  } else {
+    return absl::DataLossError(
+        absl::StrCat("watch event has unknown type \"", Preview(type_name), "\""));
+  }
+  event.object = std::move(*object);
+  if (!on_event(event)) {
+    stopped_ = true;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kustodian::kube
