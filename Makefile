@@ -117,5 +117,14 @@ fuzz: deps
 	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target $$(printf 'fuzz_%s ' $$harnesses) && \
 	tests/fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $$harnesses
 
+# Fault soak (issue 7): the reliability integration tests at full size (1,000 connections under
+# 20% injected faults, 50 kill -9 restarts). `make test` runs a short variant of the same tests.
+SOAK_CONNECTIONS ?= 1000
+
+.PHONY: soak
+soak: build
+	cd $(BUILD_DIR) && KUSTODIAN_SOAK_CONNECTIONS=$(SOAK_CONNECTIONS) KUSTODIAN_CRASH_CONNECTIONS=200 KUSTODIAN_CRASH_KILLS=50 \
+	  ./integration_test --gtest_filter='ReliabilityTest.*'
+
 clean:
 	rm -rf $(BUILD_DIR)

@@ -155,8 +155,9 @@ FileLoadResult LoadManifestText(std::string_view text, const std::string& file_n
     // CountYamlDocuments).
     if (CountYamlDocuments(copy, opts.max_documents) > opts.max_documents) {
       FailFile(&result, 0, 0,
-               absl::StrCat("YAML syntax error: the file parses as more than ", opts.max_documents,
-                            " documents (a stray token such as \",\" or \"]\" at the top level?)"));
+               absl::StrCat("file has more than the limit of ", opts.max_documents,
+                            " documents (if it should hold fewer, look for a YAML syntax error "
+                            "such as a stray \",\" or \"]\" at the top level)"));
       return result;
     }
     docs = YAML::LoadAll(copy);

@@ -56,21 +56,21 @@ TEST(SecurityTest, NoSecretOrTokenInLogsStatusOrMetrics) {
   }
   // A broken manifest and an ARM failure make error paths log too.
   std::ofstream(f.config_dir + "/broken.yaml") << "spec: [unclosed\n";
-  f.StartDaemon({"--token", "", "--log-level", "debug", "--log-format", "json"},
+  f.StartDaemon({"--token", "", "--log-level", "debug"},
                 {{"AZURE_TENANT_ID", kTenant},
                  {"AZURE_CLIENT_ID", kClientId},
                  {"AZURE_CLIENT_SECRET", kSecret},
                  {"AZURE_AUTHORITY_HOST", f.emulator.base_url}});
-  ASSERT_TRUE(WaitUntil([&] { return f.AllReady(keys) || !f.daemon->Running(); },
-                        absl::Seconds(30)))
+  ASSERT_TRUE(
+      WaitUntil([&] { return f.AllReady(keys) || !f.daemon->Running(); }, absl::Seconds(30)))
       << f.daemon->Log();
   // An out-of-band edit and a delete so the daemon logs drift and recovery.
   ASSERT_TRUE(f.http
                   .Request("DELETE", f.emulator.base_url + "/_admin/connections" +
                                          ConnPath("c1", "db1", "sec-hub"))
                   .ok());
-  ASSERT_TRUE(WaitUntil([&] { return f.EmulatorConnection(keys[0]).has_value(); },
-                        absl::Seconds(30)));
+  ASSERT_TRUE(
+      WaitUntil([&] { return f.EmulatorConnection(keys[0]).has_value(); }, absl::Seconds(30)));
 
   std::vector<std::string> leaks;
   auto check = [&](const std::string& where, const std::string& text) {
@@ -81,8 +81,8 @@ TEST(SecurityTest, NoSecretOrTokenInLogsStatusOrMetrics) {
   check("GET /status", f.DaemonStatus().dump());
   check("GET /metrics", f.Metrics());
   for (const std::string& key : keys) {
-    auto r = f.http.Request("GET", absl::StrCat("http://127.0.0.1:", f.daemon_port, "/status/",
-                                                key));
+    auto r =
+        f.http.Request("GET", absl::StrCat("http://127.0.0.1:", f.daemon_port, "/status/", key));
     ASSERT_TRUE(r.ok());
     check("GET /status/" + key, r->body);
   }

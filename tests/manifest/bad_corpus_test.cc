@@ -78,7 +78,8 @@ TEST(BadCorpusTest, EveryFileFailsWithAnErrorNamingFileAndField) {
     ASSERT_FALSE(want.field.empty()) << "no expect-field header";
     const FileLoadResult r = LoadManifestFile(file.string(), LoadOptions{});
     EXPECT_TRUE(r.manifests.empty()) << "a bad manifest loaded";
-    ASSERT_FALSE(r.errors.empty()) << "no error reported";
+    EXPECT_FALSE(r.errors.empty()) << "no error reported";
+    if (r.errors.empty()) continue;
     for (const ManifestError& e : r.errors) {
       EXPECT_EQ(e.file, file.string()) << e.ToString();
       EXPECT_GE(e.message.size(), 8u) << "message too terse: " << e.ToString();
@@ -87,9 +88,9 @@ TEST(BadCorpusTest, EveryFileFailsWithAnErrorNamingFileAndField) {
     const bool found = std::any_of(r.errors.begin(), r.errors.end(), [&](const ManifestError& e) {
       const bool field_ok = want.field == "-" ? (e.line > 0 || r.parse_failed || !e.field.empty())
                                               : e.field == want.field;
-      return field_ok && (want.message.empty() ||
-                          absl::StrContains(absl::AsciiStrToLower(e.message),
-                                            absl::AsciiStrToLower(want.message)));
+      return field_ok &&
+             (want.message.empty() || absl::StrContains(absl::AsciiStrToLower(e.message),
+                                                        absl::AsciiStrToLower(want.message)));
     });
     EXPECT_TRUE(found) << "want field \"" << want.field << "\" message \"" << want.message
                        << "\"; got:" << Describe(r);
@@ -144,15 +145,15 @@ TEST(BadCorpusTest, TenMegabyteFileIsRefusedBeforeParsing) {
   EXPECT_TRUE(r.parse_failed);
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].file, big.string());
-  EXPECT_THAT(r.errors[0].message, ::testing::HasSubstr("MiB"));
+  EXPECT_THAT(r.errors[0].message, ::testing::HasSubstr("larger than the limit"));
 }
 
 TEST(BadCorpusTest, SymlinkLoopsInTheConfigDirectoryAreReportedAndTheRestLoads) {
   testing::ScopedTempDir dir;
   testing::WriteFile(dir.Path() / "a/good.yaml", testing::EventHubYaml("good-a"));
-  fs::create_directory_symlink("..", dir.Path() / "a/up");           // back to the root
+  fs::create_directory_symlink("..", dir.Path() / "a/up");                // back to the root
   fs::create_directory_symlink(dir.Path() / "a", dir.Path() / "a/self");  // to itself
-  fs::create_symlink("loop2.yaml", dir.Path() / "loop1.yaml");        // file link cycle
+  fs::create_symlink("loop2.yaml", dir.Path() / "loop1.yaml");            // file link cycle
   fs::create_symlink("loop1.yaml", dir.Path() / "loop2.yaml");
   const DirectoryLoadResult r = LoadDirectory(dir.Str(), LoadOptions{}, ScanOptions{});
   int loaded = 0;

@@ -162,7 +162,7 @@ TEST(HostileInputTest, TooManyDocuments) {
   FileLoadResult r = LoadManifestText(yaml, "many.yaml", opts);
   EXPECT_TRUE(r.parse_failed);
   ASSERT_THAT(r.errors, SizeIs(1));
-  EXPECT_THAT(r.errors[0].message, HasSubstr("3 documents"));
+  EXPECT_THAT(r.errors[0].message, HasSubstr("limit of 2 documents"));
 }
 
 TEST(HostileInputTest, DocumentFloodIsRefusedBeforeParsing) {
