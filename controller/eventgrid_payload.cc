@@ -4,47 +4,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "src/core/json_depth.h"
 #include "src/core/strings.h"
 
 namespace kustodian {
 namespace {
 
 using nlohmann::json;
-
-// The deepest nesting of arrays and objects in `body` (strings skipped). Stops counting past
-// `limit` + 1, so the scan is linear and the parser never sees a hostile depth.
-size_t NestingDepth(std::string_view body, size_t limit) {
-  size_t depth = 0;
-  size_t deepest = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : body) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      ++depth;
-      if (depth > deepest) {
-        deepest = depth;
-        if (deepest > limit) {
-          return deepest;
-        }
-      }
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return deepest;
-}
 
 class EventReader {
  public:
@@ -154,7 +120,7 @@ absl::StatusOr<EventGridPayload> ParseEventGridPayload(std::string_view body,
     return absl::InvalidArgumentError(
         absl::StrCat("body is ", body.size(), " bytes; the limit is ", limits.max_body));
   }
-  if (size_t depth = NestingDepth(body, limits.max_depth); depth > limits.max_depth) {
+  if (size_t depth = JsonNestingDepth(body, limits.max_depth); depth > limits.max_depth) {
     return absl::InvalidArgumentError(
         absl::StrCat("JSON nested deeper than ", limits.max_depth, " levels"));
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "src/core/json_depth.h"
 #include "src/core/strings.h"
 #include "src/kube/kube_errors.h"
 
@@ -16,35 +17,6 @@ bool IsBlank(std::string_view s) {
     }
   }
   return true;
-}
-
-// The deepest [ / { nesting outside strings; nlohmann's parser recurses, so depth is checked
-// before parsing to keep hostile input from exhausting the stack.
-int JsonDepth(std::string_view s) {
-  int depth = 0;
-  int max_depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : s) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      max_depth = std::max(max_depth, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return max_depth;
 }
 
 std::string Preview(std::string_view line) {
@@ -112,7 +84,7 @@ absl::Status WatchParser::ParseLine(std::string_view line,
   if (IsBlank(line)) {
     return absl::OkStatus();
   }
-  if (JsonDepth(line) > kMaxJsonDepth) {
+  if (const size_t limit = kMaxJsonDepth; JsonNestingDepth(line, limit) > limit) {
     return absl::DataLossError(
         absl::StrCat("watch event nests deeper than ", kMaxJsonDepth, " levels"));
   }
