@@ -198,7 +198,71 @@ absl::StatusOr<std::unique_ptr<OwnershipJournal>> OwnershipJournal::Open(
         "(existing connections then need kustodian.io/adopt or --adopt)."));
   }
   journal->records_ = *std::move(records);
+  for (const auto& [key, record] : journal->records_) {
+    journal->IndexLocked(key, record);  // not shared yet
+  }
   return journal;
+}
+
+namespace {
+
+// The database of a record: from its id, else from its key.
+std::optional<DatabaseId> DatabaseOf(const std::string& key, const OwnershipRecord& record) {
+  absl::StatusOr<DataConnectionId> id = DataConnectionId::Parse(record.id);
+  if (!id.ok()) {
+    id = DataConnectionId::Parse(key);
+  }
+  if (!id.ok()) {
+    return std::nullopt;
+  }
+  return id->Database();
+}
+
+}  // namespace
+
+void OwnershipJournal::IndexLocked(const std::string& key, const OwnershipRecord& record) {
+  std::optional<DatabaseId> db = DatabaseOf(key, record);
+  if (!db) {
+    return;
+  }
+  DatabaseIndex& index = by_database_[db->Key()];
+  if (index.keys.empty()) {
+    index.id = *db;
+  }
+  index.keys.insert(key);
+}
+
+void OwnershipJournal::UnindexLocked(const std::string& key, const OwnershipRecord& record) {
+  std::optional<DatabaseId> db = DatabaseOf(key, record);
+  if (!db) {
+    return;
+  }
+  auto it = by_database_.find(db->Key());
+  if (it == by_database_.end()) {
+    return;
+  }
+  it->second.keys.erase(key);
+  if (it->second.keys.empty()) {
+    by_database_.erase(it);
+  }
+}
+
+std::vector<std::string> OwnershipJournal::KeysOfDatabase(const std::string& db_key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_database_.find(db_key);
+  if (it == by_database_.end()) {
+    return {};
+  }
+  return {it->second.keys.begin(), it->second.keys.end()};
+}
+
+std::map<std::string, DatabaseId> OwnershipJournal::Databases() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, DatabaseId> out;
+  for (const auto& [db_key, index] : by_database_) {
+    out.emplace(db_key, index.id);
+  }
+  return out;
 }
 
 void OwnershipJournal::Add(const std::string& key, OwnershipRecord record) {
@@ -207,6 +271,10 @@ void OwnershipJournal::Add(const std::string& key, OwnershipRecord record) {
   if (it != records_.end() && it->second == record) {
     return;
   }
+  if (it != records_.end()) {
+    UnindexLocked(key, it->second);
+  }
+  IndexLocked(key, record);
   records_.insert_or_assign(key, std::move(record));
   fragments_.erase(key);
   ++change_seq_;
@@ -214,9 +282,12 @@ void OwnershipJournal::Add(const std::string& key, OwnershipRecord record) {
 
 bool OwnershipJournal::Remove(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (records_.erase(key) == 0) {
+  auto it = records_.find(key);
+  if (it == records_.end()) {
     return false;
   }
+  UnindexLocked(key, it->second);
+  records_.erase(it);
   fragments_.erase(key);
   ++change_seq_;
   return true;

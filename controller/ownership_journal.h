@@ -10,11 +10,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "src/core/arm_id.h"
 #include "src/model/data_connection.h"
 
 namespace kustodian {
@@ -64,6 +66,11 @@ class OwnershipJournal {
   std::optional<OwnershipRecord> Get(const std::string& key) const;
   std::map<std::string, OwnershipRecord> All() const;
   size_t size() const;
+  // Managed keys of database `db_key` (DatabaseId::Key()), sorted; from an index kept with the
+  // records, so a resync does not copy the whole journal.
+  std::vector<std::string> KeysOfDatabase(const std::string& db_key) const;
+  // Every database holding a managed connection, by key.
+  std::map<std::string, DatabaseId> Databases() const;
 
   // Writes every change made so far (temp file, fsync, rename, fsync of the directory).
   // Returns OK (also when nothing changed or there is no file), or Internal with the path and
@@ -89,7 +96,16 @@ class OwnershipJournal {
 
   const std::string path_;
   mutable std::mutex mu_;
-  std::map<std::string, OwnershipRecord> records_;  // guarded by mu_
+  struct DatabaseIndex {
+    DatabaseId id;
+    std::set<std::string> keys;
+  };
+  // Index of records_ by database. Require mu_.
+  void IndexLocked(const std::string& key, const OwnershipRecord& record);
+  void UnindexLocked(const std::string& key, const OwnershipRecord& record);
+
+  std::map<std::string, OwnershipRecord> records_;    // guarded by mu_
+  std::map<std::string, DatabaseIndex> by_database_;  // guarded by mu_; db key -> its keys
   // SerializeRecord of the records unchanged since they were last written; guarded by mu_.
   std::map<std::string, std::string> fragments_;
   uint64_t change_seq_ = 0;               // guarded by mu_

@@ -10,6 +10,12 @@
 namespace kustodian {
 namespace {
 
+// Reads worth retrying soon: throttling (ours or ARM's), 5xx, transport.
+bool IsRetryableReadError(const absl::Status& error) {
+  return absl::IsUnavailable(error) || absl::IsDeadlineExceeded(error) ||
+         absl::IsResourceExhausted(error);
+}
+
 constexpr char kNotManagedMessage[] =
     "connection already exists in Azure and is not managed by kustodian; add annotation "
     "kustodian.io/adopt: \"true\" to take it over, or remove the manifest";
@@ -47,33 +53,59 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
   }
   ctx.id = *std::move(id);
   ctx.cluster_key = ClusterKeyOf(ctx.id);
+  ReconcileResult result = ReconcileKey(ctx);
+  if (!pending_.Contains(key) && !ctx.waiting_for_lock) {
+    // No operation in flight: never hold the cluster's lock, nor wait for it (a waiter woken
+    // for its turn that no longer writes passes the turn on).
+    deps_.cluster_lock.Release(ctx.cluster_key, key);
+  }
+  return result;
+}
 
+ReconcileResult Reconciler::ReconcileKey(Context& ctx) {
+  const std::string& key = ctx.key;
+  bool completed = false;  // an operation of this key finished in this pass
   if (std::optional<PendingOp> op = pending_.Get(key)) {
     ctx.live = deps_.live.Get(key);  // for the status while the operation runs
     if (std::optional<ReconcileResult> result = PollPending(ctx, *op)) {
       return *result;
     }
+    completed = !pending_.Contains(key);
     ctx.record = deps_.journal.Get(key);  // the finished operation may have changed it
   }
   if (!ctx.desired && !ctx.record && !pending_.Contains(key)) {
     return ReconcileAbsent(ctx);  // neither wanted nor owned: no need to read ARM
   }
-  ReconcileResult result;
   absl::Status loaded = LoadLive(ctx);
   if (!loaded.ok()) {
+    if (completed && IsRetryableReadError(loaded)) {
+      // The write is done and stays done; only its read-back waits (throttled, most often).
+      absl::Duration after = GetRetryAfter(loaded).value_or(options_.initial_poll_delay);
+      Report(ctx, kPhasePending, "ReadingBack",
+             absl::StrCat("the ARM operation succeeded; reading the connection back in ",
+                          absl::FormatDuration(after), " (", loaded.message(), ")"));
+      return ReconcileResult::RequeueAfter(after);
+    }
+    if (ctx.desired && absl::IsNotFound(loaded)) {
+      // ARM answered 404 to the database's LIST: the subscription, resource group, cluster or
+      // database of the target does not exist. As for a 404 to a PUT: Stalled, as the spec
+      // must change (or the parent be created); not remembered, so a later pass tries again.
+      ctx.last_error = FormatArmError(loaded);
+      std::string message = absl::StrCat(
+          "the database in spec.target does not exist (ARM answered 404): ", loaded.message(),
+          "; fix spec.target (subscriptionId, resourceGroup, cluster, database) or create it");
+      Report(ctx, kPhaseStalled, "ParentNotFound", message);
+      Notify(ctx, ReconcileEvent::kFailed, message);
+      return ReconcileResult::Terminal(loaded);
+    }
     if (ctx.desired || ctx.record) {
       ctx.last_error = FormatArmError(loaded);
       Report(ctx, kPhaseError, "ReadFailed",
              absl::StrCat("cannot read the live state from ARM: ", loaded.message()));
     }
-    result = ReconcileResult::Retryable(loaded);
-  } else {
-    result = ctx.desired ? ReconcilePresent(ctx) : ReconcileAbsent(ctx);
+    return ReconcileResult::Retryable(loaded);
   }
-  if (!pending_.Contains(key)) {
-    deps_.cluster_lock.Release(ctx.cluster_key, key);  // no operation in flight: never hold it
-  }
-  return result;
+  return ctx.desired ? ReconcilePresent(ctx) : ReconcileAbsent(ctx);
 }
 
 absl::Status Reconciler::LoadLive(Context& ctx) {
@@ -247,7 +279,7 @@ ReconcileResult Reconciler::ReconcileWrite(Context& ctx) {
     return ApplyDelete(ctx, /*recreate=*/true);
   }
   if (!AcquireClusterLock(ctx)) {
-    return ReconcileResult::RequeueAfter(options_.lock_retry);
+    return ReconcileResult::RequeueAfter(LockRetry());
   }
   if (ctx.plan->action == PlanAction::kCreate) {
     if (deps_.observer != nullptr) {

@@ -91,10 +91,16 @@ struct ReconcilerDeps {
 };
 
 struct ReconcilerOptions {
-  bool adopt_all = false;                                // --adopt: take over every existing match
-  absl::Duration lock_retry = absl::Seconds(2);          // cluster busy with another key's write
-  absl::Duration default_resync = absl::Minutes(5);      // resync hint when a spec sets none
-  absl::Duration initial_poll_delay = absl::Seconds(1);  // first poll of a new operation
+  bool adopt_all = false;                        // --adopt: take over every existing match
+  absl::Duration lock_retry = absl::Seconds(2);  // cluster busy with another key's write
+  // The same when the ClusterLock has a waker (it re-queues the key when the lock is free):
+  // only a safety net then.
+  absl::Duration lock_retry_woken = absl::Seconds(30);
+  absl::Duration default_resync = absl::Minutes(5);  // resync hint when a spec sets none
+  // First poll of a new operation when ARM's answer had no Retry-After (else: its Retry-After).
+  absl::Duration initial_poll_delay = absl::Seconds(1);
+  // The shortest wait between two polls of one operation (a Retry-After of 0 while running).
+  absl::Duration min_poll_interval = absl::Milliseconds(100);
   absl::Duration foreign_operation_wait = absl::Seconds(10);  // someone else's LRO running
   absl::Duration prune_guard_wait = absl::Seconds(30);        // deletion held by PruneGuard
 };
@@ -135,6 +141,7 @@ class Reconciler {
   };
 
   // reconciler.cc: the flow.
+  ReconcileResult ReconcileKey(Context& ctx);
   absl::Status LoadLive(Context& ctx);
   ReconcileResult ReconcileAbsent(Context& ctx);
   ReconcileResult ReconcilePresent(Context& ctx);
@@ -149,6 +156,10 @@ class Reconciler {
   ReconcileResult HandleArmError(Context& ctx, const absl::Status& error, std::string_view verb,
                                  const std::string& spec_hash);
   bool AcquireClusterLock(Context& ctx);
+  // When a key that found the cluster locked looks again (lock_retry, or lock_retry_woken).
+  absl::Duration LockRetry() const;
+  // When to poll a new operation first: its Retry-After, else initial_poll_delay.
+  absl::Duration FirstPoll(const ArmOperation& op) const;
   void CountDrift(const Context& ctx);
 
   // reconciler_status.cc: status output.

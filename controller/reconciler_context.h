@@ -20,6 +20,7 @@ struct Reconciler::Context {
   std::optional<absl::Time> synced_at;  // when the live state was last read or written
   std::optional<Plan> plan;             // the plan of this pass, for status
   std::string last_error;               // "<code>: <message>" of this pass's failure
+  bool waiting_for_lock = false;        // this pass found the cluster locked by another key
 };
 
 // True for provisioningState "Failed" (any case).

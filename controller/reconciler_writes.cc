@@ -1,5 +1,6 @@
 // The Reconciler's ARM writes: PUT, DELETE, polling their operations, and what each ARM error
 // means for the connection (see the error table in reconciler.h).
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -41,11 +42,28 @@ bool Reconciler::AcquireClusterLock(Context& ctx) {
   if (deps_.cluster_lock.TryAcquire(ctx.cluster_key, ctx.key)) {
     return true;
   }
-  std::optional<std::string> holder = deps_.cluster_lock.Holder(ctx.cluster_key);
+  ctx.waiting_for_lock = true;
+  // The message does not name the holder: it would change (and the status be rewritten) for
+  // every waiting connection each time the holder changes. The log says who holds it.
+  if (deps_.logger.Enabled(LogLevel::kDebug)) {
+    deps_.logger.Debug(
+        "waiting for the cluster lock",
+        {{"key", ctx.key}, {"holder", deps_.cluster_lock.Holder(ctx.cluster_key).value_or("")}});
+  }
   Report(ctx, kPhasePending, "WaitingForClusterLock",
-         absl::StrCat("another write on cluster ", ctx.id.cluster, " is in progress (",
-                      holder.value_or("?"), "); Kusto runs one operation per cluster at a time"));
+         absl::StrCat("another write on cluster ", ctx.id.cluster,
+                      " is in progress; Kusto runs one operation per cluster at a time"));
   return false;
+}
+
+absl::Duration Reconciler::LockRetry() const {
+  return deps_.cluster_lock.HasWaker() ? std::max(options_.lock_retry, options_.lock_retry_woken)
+                                       : options_.lock_retry;
+}
+
+absl::Duration Reconciler::FirstPoll(const ArmOperation& op) const {
+  return op.first_poll_after ? std::max(*op.first_poll_after, absl::ZeroDuration())
+                             : options_.initial_poll_delay;
 }
 
 std::optional<ReconcileResult> Reconciler::PollPending(Context& ctx, const PendingOp& op) {
@@ -70,8 +88,7 @@ std::optional<ReconcileResult> Reconciler::PollPending(Context& ctx, const Pendi
     pending_.CountPoll(ctx.key);
     Report(ctx, OperationPhase(op), OperationReason(op),
            absl::StrCat("waiting for the ARM operation (", op.op.polls + 1, " poll(s) so far)"));
-    return ReconcileResult::RequeueAfter(
-        poll->retry_after > absl::ZeroDuration() ? poll->retry_after : options_.initial_poll_delay);
+    return ReconcileResult::RequeueAfter(std::max(poll->retry_after, options_.min_poll_interval));
   }
   pending_.Erase(ctx.key);
   deps_.cluster_lock.Release(ctx.cluster_key, ctx.key);
@@ -126,7 +143,7 @@ ReconcileResult Reconciler::ApplyPut(Context& ctx, bool creating, bool drift) {
     pending_.Put(ctx.key, op);
     Report(ctx, OperationPhase(op), OperationReason(op),
            "ARM accepted the PUT; waiting for the operation");
-    return ReconcileResult::RequeueAfter(options_.initial_poll_delay);
+    return ReconcileResult::RequeueAfter(FirstPoll(op.op));
   }
   if (!put->resource || !IsTerminalProvisioningState(put->resource->provisioning_state)) {
     RequestConfirm(ctx.key);  // no operation to poll: read the resource until it settles
@@ -151,7 +168,7 @@ ReconcileResult Reconciler::ApplyPut(Context& ctx, bool creating, bool drift) {
 
 ReconcileResult Reconciler::ApplyDelete(Context& ctx, bool recreate) {
   if (!AcquireClusterLock(ctx)) {
-    return ReconcileResult::RequeueAfter(options_.lock_retry);
+    return ReconcileResult::RequeueAfter(LockRetry());
   }
   absl::StatusOr<WriteResult> del = deps_.arm.Delete(ctx.id);
   if (!del.ok() && !absl::IsNotFound(del.status())) {
@@ -165,7 +182,7 @@ ReconcileResult Reconciler::ApplyDelete(Context& ctx, bool recreate) {
     Report(ctx, kPhaseDeleting, OperationReason(op),
            recreate ? "deleting to re-create with the changed immutable fields"
                     : "manifest removed; deleting the connection");
-    return ReconcileResult::RequeueAfter(options_.initial_poll_delay);
+    return ReconcileResult::RequeueAfter(FirstPoll(op.op));
   }
   deps_.live.Erase(ctx.key);
   ctx.live.reset();

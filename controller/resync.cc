@@ -1,7 +1,7 @@
 #include "controller/resync.h"
 
 #include <algorithm>
-#include <set>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -22,35 +22,26 @@ ResyncLoop::ResyncLoop(ResyncDeps deps, ResyncOptions options)
 ResyncLoop::~ResyncLoop() { Stop(); }
 
 std::map<std::string, DatabaseId> ResyncLoop::KnownDatabases() const {
+  // From the stores' database indexes: copying the whole journal here (every loop round and
+  // every resync) cost O(connections) per database.
   std::map<std::string, DatabaseId> out;
   for (const DatabaseId& db : deps_.desired.Databases()) {
     out.emplace(db.Key(), db);
   }
-  for (const auto& [key, record] : deps_.journal.All()) {
-    absl::StatusOr<DataConnectionId> id = DataConnectionId::Parse(record.id);
-    if (!id.ok()) {
-      id = DataConnectionId::Parse(key);
-    }
-    if (id.ok()) {
-      DatabaseId db = id->Database();
-      out.emplace(db.Key(), db);
-    }
+  for (auto& [db_key, db] : deps_.journal.Databases()) {
+    out.emplace(db_key, std::move(db));
   }
   return out;
 }
 
 std::vector<std::string> ResyncLoop::KeysOf(const std::string& db_key) const {
-  std::set<std::string> keys;
-  for (std::string& key : deps_.desired.ForDatabase(db_key)) {
-    keys.insert(std::move(key));
-  }
-  for (const auto& [key, record] : deps_.journal.All()) {
-    absl::StatusOr<DataConnectionId> id = DataConnectionId::Parse(key);
-    if (id.ok() && id->Database().Key() == db_key) {
-      keys.insert(key);
-    }
-  }
-  return {keys.begin(), keys.end()};
+  std::vector<std::string> keys = deps_.desired.ForDatabase(db_key);
+  std::vector<std::string> managed = deps_.journal.KeysOfDatabase(db_key);
+  keys.insert(keys.end(), std::make_move_iterator(managed.begin()),
+              std::make_move_iterator(managed.end()));
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
 }
 
 absl::Duration ResyncLoop::IntervalFor(const std::string& db_key) const {

@@ -140,17 +140,40 @@ nlohmann::json StatusStore::SummaryJsonLocked() const {
   return {{"connections", statuses_.size()}, {"phases", phases}, {"fileErrors", errors}};
 }
 
+void StatusStore::SetSyncTimeWriteInterval(absl::Duration interval) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sync_time_write_interval_ = interval;
+}
+
+int64_t StatusStore::FileWrites() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return file_writes_;
+}
+
 void StatusStore::WriteStatusLocked(const ConnectionStatus& status) {
   if (dir_.empty()) {
     return;
   }
-  std::string text =
-      status.ToJson().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  const size_t hash = std::hash<std::string>{}(text);
+  nlohmann::json json = status.ToJson();
+  json.erase("lastSyncTime");
+  const size_t hash =
+      std::hash<std::string>{}(json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   auto it = written_.find(status.key);
-  if (it != written_.end() && it->second == hash) {
-    return;
+  if (it != written_.end() && it->second.hash == hash) {
+    // Only lastSyncTime may have moved: write it when it is gone or too stale in the file.
+    const std::optional<absl::Time>& was = it->second.sync_time;
+    const std::optional<absl::Time>& now = status.last_sync_time;
+    bool stale = now.has_value() &&
+                 (!was.has_value() ||
+                  (*now != *was && (*now < *was || *now - *was >= sync_time_write_interval_)));
+    if (now.has_value() == was.has_value() && !stale) {
+      return;
+    }
   }
+  if (status.last_sync_time.has_value()) {
+    json["lastSyncTime"] = FormatStatusTime(*status.last_sync_time);
+  }
+  std::string text = json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::string path = (std::filesystem::path(dir_) / FileNameFor(status.key)).string();
   absl::Status st = WriteFileAtomically(path, text, /*durable=*/false);
   if (!st.ok()) {
@@ -158,7 +181,8 @@ void StatusStore::WriteStatusLocked(const ConnectionStatus& status) {
     written_.erase(status.key);
     return;
   }
-  written_[status.key] = hash;
+  ++file_writes_;
+  written_[status.key] = Written{hash, status.last_sync_time};
 }
 
 void StatusStore::WriteSummaryLocked() {

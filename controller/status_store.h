@@ -3,6 +3,7 @@
 // directory-mode counterpart of the Kubernetes CR status.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "controller/connection_status.h"
 #include "src/core/logging.h"
 
@@ -17,12 +19,23 @@ namespace kustodian {
 
 inline constexpr char kStatusSummaryFileName[] = "_summary.json";
 
-// Thread-safe. File writes are atomic (temp + rename) and happen only when the JSON changed; a
-// failed write is logged and retried at the next Set.
+// The longest a status file's lastSyncTime may lag behind the in-memory status (GET /status).
+inline constexpr absl::Duration kDefaultSyncTimeWriteInterval = absl::Minutes(30);
+
+// Thread-safe. File writes are atomic (temp + rename) and happen only when something a user
+// acts on changed (phase, conditions, messages, errors, observedGeneration, hashes, plan...);
+// a lastSyncTime that alone moved is written at most once per sync-time write interval, so a
+// resync of 10,000 connections in sync writes no file. A failed write is logged and retried at
+// the next Set.
 class StatusStore {
  public:
   // `status_dir` "" keeps statuses in memory only. The directory is created when missing.
   explicit StatusStore(Logger& logger, std::string status_dir = "");
+  // How stale a file's lastSyncTime may get before a Set rewrites the file for it alone
+  // (default kDefaultSyncTimeWriteInterval; zero rewrites at every change of lastSyncTime).
+  void SetSyncTimeWriteInterval(absl::Duration interval);
+  // Status files written since construction (for tests and diagnostics).
+  int64_t FileWrites() const;
   StatusStore(const StatusStore&) = delete;
   StatusStore& operator=(const StatusStore&) = delete;
 
@@ -63,11 +76,17 @@ class StatusStore {
   mutable std::mutex mu_;                             // also serializes file writes
   std::map<std::string, ConnectionStatus> statuses_;  // guarded by mu_
   std::map<std::string, int> phase_counts_;  // guarded by mu_; phase -> statuses in it (> 0)
-  // Hash of the JSON last written per key (not the text: 10,000 documents of ~1 KiB each would
-  // be 10 MiB of RSS); a file is rewritten only when its text changed. Guarded by mu_.
-  std::map<std::string, size_t> written_;
-  std::map<std::string, std::vector<std::string>> file_errors_;  // guarded by mu_
-  std::string written_summary_;                                  // guarded by mu_
+  // What was last written per key: the hash of the JSON without lastSyncTime (not the text:
+  // 10,000 documents of ~1 KiB each would be 10 MiB of RSS) and the lastSyncTime in the file.
+  struct Written {
+    size_t hash = 0;
+    std::optional<absl::Time> sync_time;
+  };
+  std::map<std::string, Written> written_;                                   // guarded by mu_
+  absl::Duration sync_time_write_interval_ = kDefaultSyncTimeWriteInterval;  // guarded by mu_
+  int64_t file_writes_ = 0;                                                  // guarded by mu_
+  std::map<std::string, std::vector<std::string>> file_errors_;              // guarded by mu_
+  std::string written_summary_;                                              // guarded by mu_
 };
 
 }  // namespace kustodian

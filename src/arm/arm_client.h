@@ -29,6 +29,8 @@ struct ArmOperation {
   std::string correlation_id;  // x-ms-correlation-request-id sent with the write
   absl::Time started;
   int polls = 0;  // number of polls made so far (drives the backoff)
+  // The Retry-After of the answer that started it, when ARM sent one: when to poll first.
+  std::optional<absl::Duration> first_poll_after;
 };
 
 // The HTTP method of an operation's verb: "PUT", "DELETE" or "POST" (validation).
@@ -53,7 +55,8 @@ struct PollResult {
   // When done: OK on success, or the operation's error (InvalidArgument for a [BadRequest]
   // failure, Aborted for Canceled, Internal otherwise) with ARM's code attached.
   absl::Status outcome;
-  // When done after a PUT: the resource as read back with a GET.
+  // When done after a PUT: the resource as read back with a GET. Absent when that read failed
+  // (e.g. throttled): the operation's outcome still stands; read the resource later.
   std::optional<LiveConnection> resource;
 };
 

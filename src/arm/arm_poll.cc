@@ -26,6 +26,17 @@ PollResult Done(absl::Status outcome = absl::OkStatus()) {
   return result;
 }
 
+// The operation succeeded: its outcome stands whatever happens next. The resource is read back
+// once for the caller's cache; when that read fails (most often the read bucket is empty, or a
+// 429), the result is still "done" without a resource, and the caller reads it later. Failing
+// the poll instead would keep the operation pending, and each later poll would spend a read on
+// the status monitor before the final GET failed again: a livelock under throttling.
+void ReadBack(PollResult& result, absl::StatusOr<LiveConnection> resource) {
+  if (resource.ok()) {
+    result.resource = *std::move(resource);
+  }
+}
+
 std::string OperationName(const ArmOperation& op) {
   return absl::StrCat("ARM ", Av(ArmVerbName(op.verb)), " of ", op.id.RequestPath());
 }
@@ -69,7 +80,7 @@ absl::StatusOr<PollResult> ArmClientImpl::PollAsyncOperation(const ArmOperation&
   }
   PollResult result = Done();
   if (op.verb == ArmOperation::Verb::kPut) {
-    KUS_ASSIGN_OR_RETURN(result.resource, GetVersioned(op.id, op.api_version, budget));
+    ReadBack(result, GetVersioned(op.id, op.api_version, budget));
   }
   return result;
 }
@@ -110,11 +121,7 @@ absl::StatusOr<PollResult> ArmClientImpl::PollLocation(const ArmOperation& op,
     absl::StatusOr<LiveConnection> live = response.body.empty()
                                               ? absl::NotFoundError("no body")
                                               : DecodeConnectionBody(what, response);
-    if (live.ok()) {
-      result.resource = *std::move(live);
-    } else {
-      KUS_ASSIGN_OR_RETURN(result.resource, GetVersioned(op.id, op.api_version, budget));
-    }
+    ReadBack(result, live.ok() ? std::move(live) : GetVersioned(op.id, op.api_version, budget));
   }
   return result;
 }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "src/arm/error_mapping.h"
 #include "src/core/arm_id.h"
 #include "src/core/strings.h"
 #include "src/model/arm_codec.h"
@@ -56,6 +57,7 @@ ArmOperation OperationFromResponse(ArmOperation::Verb verb, const DataConnection
   op.correlation_id = std::move(correlation_id);
   op.started = now;
   op.polls = 0;
+  op.first_poll_after = ParseRetryAfter(response.headers);
   return op;
 }
 

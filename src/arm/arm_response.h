@@ -25,13 +25,12 @@ absl::StatusOr<LiveConnection> DecodeConnectionBody(std::string_view what,
 bool HasOperationHeaders(const HttpResponse& response);
 
 // The operation handle for an asynchronous answer: the header URLs as sent, with literal
-// spaces percent-encoded and nothing else changed.
+// spaces percent-encoded and nothing else changed; first_poll_after from its Retry-After.
 ArmOperation OperationFromResponse(ArmOperation::Verb verb, const DataConnectionId& id,
                                    const HttpResponse& response, std::string api_version,
                                    std::string correlation_id, absl::Time now);
 
 // The top-level "status" of a status-monitor body (key matched case-insensitively), or "".
 std::string OperationStatus(const nlohmann::json& body);
-
 
 }  // namespace kustodian

@@ -59,33 +59,58 @@ RateLimiter::Bucket& RateLimiter::Refilled(std::string_view subscription, ArmOpT
 
 absl::Status RateLimiter::Acquire(std::string_view subscription, ArmOpType type,
                                   absl::Duration* inline_budget) {
-  if (!options_.enabled) {
-    return absl::OkStatus();
-  }
-  absl::Duration wait;
+  absl::Duration wait = absl::ZeroDuration();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    Bucket& bucket = Refilled(subscription, type);
-    if (bucket.tokens >= 1.0) {
-      bucket.tokens -= 1.0;
-      return absl::OkStatus();
+    // The shared throttling pause first: ARM's own answer, honoured even with buckets off.
+    if (!paused_until_.empty()) {
+      auto it = paused_until_.find({AsciiLower(subscription), type});
+      if (it != paused_until_.end()) {
+        absl::Time now = clock_.Now();
+        if (now >= it->second) {
+          paused_until_.erase(it);
+        } else {
+          absl::Duration pause = it->second - now;
+          if (pause > *inline_budget) {
+            absl::Status status = absl::UnavailableError(absl::StrCat(
+                "ARM throttled ", Av(TypeName(type)), " for subscription ", Av(subscription),
+                " (429); waiting ", absl::FormatDuration(pause), " as its Retry-After asked"));
+            SetRetryAfter(status, pause);
+            return status;
+          }
+          wait = pause;
+        }
+      }
     }
-    const BucketOptions& opts = OptionsFor(type);
-    double rate = opts.per_second > 0 ? opts.per_second : 1e-9;
-    // Whole milliseconds, rounded up, so the token is surely there after the wait.
-    double ms = std::ceil((1.0 - bucket.tokens) / rate * 1000.0 - 1e-6);
-    wait = absl::Milliseconds(static_cast<int64_t>(std::max(ms, 1.0)));
-    if (wait > *inline_budget) {
-      absl::Status status = absl::UnavailableError(absl::StrCat(
-          "client-side ARM rate limit: no ", Av(TypeName(type)), " token for subscription ",
-          Av(subscription), " for ", absl::FormatDuration(wait)));
-      SetRetryAfter(status, wait);
-      return status;
+    if (options_.enabled) {
+      Bucket& bucket = Refilled(subscription, type);
+      if (wait == absl::ZeroDuration() && bucket.tokens >= 1.0) {
+        bucket.tokens -= 1.0;
+        return absl::OkStatus();
+      }
+      const BucketOptions& opts = OptionsFor(type);
+      double rate = opts.per_second > 0 ? opts.per_second : 1e-9;
+      // Tokens at the end of the pause; whole milliseconds, rounded up, so the token is surely
+      // there after the wait.
+      double at_end = bucket.tokens + absl::ToDoubleSeconds(wait) * rate;
+      if (at_end < 1.0) {
+        double ms = std::ceil((1.0 - at_end) / rate * 1000.0 - 1e-6);
+        wait += absl::Milliseconds(static_cast<int64_t>(std::max(ms, 1.0)));
+      }
+      if (wait > *inline_budget) {
+        absl::Status status = absl::UnavailableError(absl::StrCat(
+            "client-side ARM rate limit: no ", Av(TypeName(type)), " token for subscription ",
+            Av(subscription), " for ", absl::FormatDuration(wait)));
+        SetRetryAfter(status, wait);
+        return status;
+      }
+      bucket.tokens -= 1.0;  // reserved: the bucket goes negative until it refills
     }
-    bucket.tokens -= 1.0;  // reserved: the bucket goes negative until it refills
   }
-  clock_.SleepFor(wait);
-  *inline_budget -= wait;
+  if (wait > absl::ZeroDuration()) {
+    clock_.SleepFor(wait);
+    *inline_budget -= wait;
+  }
   return absl::OkStatus();
 }
 
@@ -101,14 +126,31 @@ void RateLimiter::ObserveRemaining(std::string_view subscription, ArmOpType type
 
 void RateLimiter::ObserveThrottled(std::string_view subscription, ArmOpType type,
                                    absl::Duration wait) {
-  if (!options_.enabled || wait <= absl::ZeroDuration()) {
+  if (wait <= absl::ZeroDuration()) {
     return;
   }
   std::lock_guard<std::mutex> lock(mu_);
-  Bucket& bucket = Refilled(subscription, type);
-  // One token becomes available exactly `wait` from now.
-  double floor = 1.0 - OptionsFor(type).per_second * absl::ToDoubleSeconds(wait);
-  bucket.tokens = std::min(bucket.tokens, floor);
+  absl::Time until = clock_.Now() + wait;
+  auto [it, inserted] = paused_until_.try_emplace({AsciiLower(subscription), type}, until);
+  if (!inserted) {
+    it->second = std::max(it->second, until);
+  }
+  if (options_.enabled) {
+    // ARM's bucket is empty: ours holds exactly one token when the pause ends, so the callers
+    // held back go out at the refill rate rather than in a burst.
+    Bucket& bucket = Refilled(subscription, type);
+    double floor = 1.0 - OptionsFor(type).per_second * absl::ToDoubleSeconds(wait);
+    bucket.tokens = std::min(bucket.tokens, floor);
+  }
+}
+
+absl::Duration RateLimiter::PausedFor(std::string_view subscription, ArmOpType type) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = paused_until_.find({AsciiLower(subscription), type});
+  if (it == paused_until_.end()) {
+    return absl::ZeroDuration();
+  }
+  return std::max(absl::ZeroDuration(), it->second - clock_.Now());
 }
 
 void RateLimiter::ObserveHeaders(std::string_view subscription, const HttpHeaders& headers) {

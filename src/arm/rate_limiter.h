@@ -49,8 +49,11 @@ class RateLimiter {
   void ObserveRemaining(std::string_view subscription, ArmOpType type, int64_t remaining);
   // ARM answered 429 with Retry-After `wait`: ARM's bucket for this subscription and type is
   // empty, so no call of that type may go out before `wait` has passed (every caller, not only
-  // the one that was throttled). Works only while the limiter is enabled.
+  // the one that was throttled). This shared throttling pause holds also when the client-side
+  // buckets are disabled (--arm-rate-limits off): ARM asked for it.
   void ObserveThrottled(std::string_view subscription, ArmOpType type, absl::Duration wait);
+  // How long calls of (subscription, type) are still paused by a 429; zero when not paused.
+  absl::Duration PausedFor(std::string_view subscription, ArmOpType type);
   // Applies every x-ms-ratelimit-remaining-subscription-{reads,writes,deletes} header present.
   void ObserveHeaders(std::string_view subscription, const HttpHeaders& headers);
 
@@ -70,6 +73,8 @@ class RateLimiter {
   Clock& clock_;
   std::mutex mu_;
   std::map<std::pair<std::string, ArmOpType>, Bucket> buckets_;  // guarded by mu_
+  // The shared throttling pause: no call of (subscription, type) before this time. mu_.
+  std::map<std::pair<std::string, ArmOpType>, absl::Time> paused_until_;
 };
 
 }  // namespace kustodian

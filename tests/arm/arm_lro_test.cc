@@ -345,6 +345,70 @@ TEST_F(ArmClientTest, PollNeverSleepsOnThrottling) {
   EXPECT_TRUE(transport_.Verify());
 }
 
+// Issue 6 livelock: the operation succeeded, but its read-back GET finds the read bucket empty
+// (Poll never waits). The outcome must stand ("done", no resource: read it later); an error
+// here kept the operation pending, and each later poll spent the one read token on the status
+// monitor before the read-back failed again, for ever.
+TEST_F(ArmClientTest, SucceededOperationStaysDoneWhenTheReadBackIsThrottled) {
+  ArmClientOptions options = TestOptions();
+  options.rate_limit.reads = {1, 1};  // one read, then one per second
+  ArmClientImpl& client = Client(options);
+  ArmOperation op;
+  op.verb = ArmOperation::Verb::kPut;
+  op.id = TestId();
+  op.async_url = OperationUrl("op");
+  op.api_version = kApi;
+  transport_.Expect("GET", op.async_url, ScriptedTransport::Json(200, Status("Succeeded")));
+  absl::StatusOr<PollResult> poll = client.Poll(op);
+  ASSERT_TRUE(poll.ok()) << poll.status();
+  EXPECT_TRUE(poll->done);
+  EXPECT_TRUE(poll->outcome.ok());
+  EXPECT_FALSE(poll->resource.has_value());
+  EXPECT_EQ(transport_.RequestCount(), 1u);  // the read-back did not go out
+  EXPECT_TRUE(transport_.Verify());
+}
+
+TEST_F(ArmClientTest, SucceededOperationStaysDoneWhenArmThrottlesTheReadBack) {
+  ArmOperation op;
+  op.verb = ArmOperation::Verb::kPut;
+  op.id = TestId();
+  op.location_url = OperationUrl("op");
+  op.api_version = kApi;
+  transport_.Expect("GET", op.location_url, ScriptedTransport::Empty(200));
+  transport_.Expect("GET", ResourceUrl(op.id),
+                    ScriptedTransport::Json(429, ArmError("TooManyRequests", "slow down"),
+                                            {{"Retry-After", "7"}}));
+  ArmClientImpl& client = Client();
+  absl::StatusOr<PollResult> poll = client.Poll(op);
+  ASSERT_TRUE(poll.ok()) << poll.status();
+  EXPECT_TRUE(poll->done);
+  EXPECT_TRUE(poll->outcome.ok());
+  EXPECT_FALSE(poll->resource.has_value());
+  // The 429 paused reads for every caller, as its Retry-After asked.
+  EXPECT_EQ(client.Limiter().PausedFor(kSub, ArmOpType::kRead), absl::Seconds(7));
+  EXPECT_TRUE(transport_.Verify());
+}
+
+TEST_F(ArmClientTest, RetryAfterOfTheWriteIsTheFirstPollsWait) {
+  DataConnectionSpec spec = TestSpec();
+  transport_.Expect(
+      "PUT", ResourceUrl(spec.id),
+      ScriptedTransport::Json(201, ConnectionJson(spec.id, "Creating"),
+                              {{"Azure-AsyncOperation", OperationUrl("a")}, {"Retry-After", "0"}}));
+  transport_.Expect("PUT", ResourceUrl(spec.id),
+                    ScriptedTransport::Json(201, ConnectionJson(spec.id, "Creating"),
+                                            {{"Azure-AsyncOperation", OperationUrl("b")}}));
+  ArmClientImpl& client = Client();
+  absl::StatusOr<WriteResult> first = client.Put(spec);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(first->operation.has_value());
+  EXPECT_EQ(first->operation->first_poll_after, absl::ZeroDuration());
+  absl::StatusOr<WriteResult> second = client.Put(spec);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE(second->operation.has_value());
+  EXPECT_FALSE(second->operation->first_poll_after.has_value());  // none sent: caller's default
+}
+
 TEST_F(ArmClientTest, PollRefusesAnOperationUrlOnAnotherHost) {
   ArmOperation op;
   op.verb = ArmOperation::Verb::kPut;

@@ -33,6 +33,31 @@ TEST_F(ArmClientTest, ThrottledThenSuccessWaitsExactlyRetryAfter) {
   EXPECT_TRUE(transport_.Verify());
 }
 
+// The shared throttling pause holds with the client-side buckets off (--arm-rate-limits off):
+// after ARM's 429 with Retry-After 3 s, no read goes out for 3 s, from any caller.
+TEST_F(ArmClientTest, ThrottlePauseHoldsWithBucketsOff) {
+  ArmClientOptions options = TestOptions();
+  options.rate_limit.enabled = false;
+  options.retry.max_attempts = 1;
+  DataConnectionId id = TestId();
+  transport_.Expect("GET", ResourceUrl(id), Throttled("3"));
+  transport_.Expect("GET", ResourceUrl(id), ScriptedTransport::Json(200, ConnectionJson(id)));
+  ArmClientImpl& client = Client(options);
+  absl::StatusOr<LiveConnection> first = client.Get(id);
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kUnavailable);
+  // Another caller right after: held back (3 s > the 2 s inline budget), nothing sent.
+  absl::StatusOr<LiveConnection> second = client.Get(TestId("other"));
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetRetryAfter(second.status()), absl::Seconds(3));
+  EXPECT_EQ(transport_.RequestCount(), 1u);
+  // Writes are another bucket at ARM: not paused.
+  EXPECT_EQ(client.Limiter().PausedFor(kSub, ArmOpType::kWrite), absl::ZeroDuration());
+  clock_.Advance(absl::Seconds(3));
+  absl::StatusOr<LiveConnection> third = client.Get(id);
+  EXPECT_TRUE(third.ok()) << third.status();
+  EXPECT_TRUE(transport_.Verify());
+}
+
 TEST_F(ArmClientTest, ServiceUnavailableRetriedUpToMaxAttempts) {
   ArmClientOptions options = TestOptions();
   options.max_inline_wait = absl::Minutes(1);

@@ -123,6 +123,26 @@ TEST(RateLimiterTest, BucketEmptiedByTheServerRefillsAtTheRate) {
   EXPECT_EQ(clock.Now() - start, absl::Seconds(2));
 }
 
+TEST(RateLimiterTest, DisabledStillHonoursTheThrottlePause) {
+  FakeClock clock;
+  RateLimitOptions options = SmallBuckets();
+  options.enabled = false;
+  RateLimiter limiter(options, clock);
+  limiter.ObserveThrottled(kSub, ArmOpType::kRead, absl::Seconds(4));
+  absl::Duration none = absl::ZeroDuration();
+  absl::Status s = limiter.Acquire(kSub, ArmOpType::kRead, &none);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetRetryAfter(s), absl::Seconds(4));
+  // Within the inline budget the caller waits the rest of the pause on the Clock.
+  clock.Advance(absl::Seconds(3));
+  absl::Duration budget = absl::Seconds(2);
+  absl::Time before = clock.Now();
+  ASSERT_TRUE(limiter.Acquire(kSub, ArmOpType::kRead, &budget).ok());
+  EXPECT_EQ(clock.Now() - before, absl::Seconds(1));
+  EXPECT_EQ(budget, absl::Seconds(1));
+  EXPECT_TRUE(limiter.Acquire(kSub, ArmOpType::kRead, &none).ok());  // pause over
+}
+
 TEST(RateLimiterTest, DisabledNeverWaits) {
   FakeClock clock;
   RateLimitOptions options = SmallBuckets();

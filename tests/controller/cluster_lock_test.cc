@@ -26,6 +26,47 @@ TEST(ClusterLockTest, OneOwnerPerCluster) {
   EXPECT_EQ(lock.HeldCount(), 2u);
 }
 
+TEST(ClusterLockTest, ReleaseWakesTheFirstWaiterOnce) {
+  ClusterLock lock;
+  std::vector<std::string> woken;
+  lock.SetWaker([&woken](const std::string& key) { woken.push_back(key); });
+  ASSERT_TRUE(lock.HasWaker());
+  ASSERT_TRUE(lock.TryAcquire("c1", "a"));
+  EXPECT_FALSE(lock.TryAcquire("c1", "b"));
+  EXPECT_FALSE(lock.TryAcquire("c1", "c"));
+  EXPECT_FALSE(lock.TryAcquire("c1", "b"));  // still one entry, first place kept
+  EXPECT_THAT(lock.Waiters("c1"), ElementsAre("b", "c"));
+  EXPECT_TRUE(lock.Release("c1", "a"));
+  EXPECT_THAT(woken, ElementsAre("b"));  // only the first: no herd
+  // A pass of another waiter that finds the lock free but does not take it wakes nobody new.
+  EXPECT_FALSE(lock.Release("c1", "c"));
+  EXPECT_THAT(woken, ElementsAre("b"));
+  EXPECT_THAT(lock.Waiters("c1"), ElementsAre("b"));
+  EXPECT_TRUE(lock.TryAcquire("c1", "b"));
+  EXPECT_THAT(lock.Waiters("c1"), IsEmpty());
+  EXPECT_TRUE(lock.Release("c1", "b"));
+  EXPECT_THAT(woken, ElementsAre("b"));  // nobody waits
+  EXPECT_EQ(lock.HeldCount(), 0u);
+}
+
+TEST(ClusterLockTest, WokenWaiterThatDoesNotTakeTheLockPassesItsTurnOn) {
+  ClusterLock lock;
+  std::vector<std::string> woken;
+  lock.SetWaker([&woken](const std::string& key) { woken.push_back(key); });
+  ASSERT_TRUE(lock.TryAcquire("c1", "a"));
+  EXPECT_FALSE(lock.TryAcquire("c1", "b"));
+  EXPECT_FALSE(lock.TryAcquire("c1", "c"));
+  lock.Release("c1", "a");
+  EXPECT_THAT(woken, ElementsAre("b"));
+  lock.Release("c1", "b");  // b's pass wrote nothing (its manifest changed meanwhile)
+  EXPECT_THAT(woken, ElementsAre("b", "c"));
+  // Someone else took the lock before c came: c waits again and is woken at the next release.
+  ASSERT_TRUE(lock.TryAcquire("c1", "d"));
+  EXPECT_FALSE(lock.TryAcquire("c1", "c"));
+  lock.Release("c1", "d");
+  EXPECT_THAT(woken, ElementsAre("b", "c", "c"));
+}
+
 TEST(ClusterLockTest, ClusterKeyIgnoresDatabaseAndCase) {
   DataConnectionSpec a = MakeSpec("a", "Cluster1", "db1");
   DataConnectionSpec b = MakeSpec("b", "cluster1", "DB2");

@@ -39,6 +39,41 @@ std::string ReadText(const std::string& path) {
   return buf.str();
 }
 
+TEST(OwnershipJournalTest, DatabaseIndexFollowsEveryChangeAndReload) {
+  ScopedDir dir;
+  const std::string db1 =
+      "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Kusto/clusters/c/"
+      "databases/db1/dataConnections/";
+  const std::string db2 =
+      "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Kusto/clusters/c/"
+      "databases/DB2/dataConnections/";
+  auto key = [](const std::string& id) { return AsciiLower(id); };
+  {
+    auto journal = OwnershipJournal::Open(dir.path());
+    ASSERT_TRUE(journal.ok());
+    for (const std::string& id : {db1 + "a", db1 + "b", db2 + "c"}) {
+      (*journal)->Add(key(id), Record(id, OwnershipRecord::Origin::kCreated));
+    }
+    auto dbs = (*journal)->Databases();
+    ASSERT_EQ(dbs.size(), 2u);
+    std::string db1_key = DataConnectionId::Parse(db1 + "a")->Database().Key();
+    std::string db2_key = DataConnectionId::Parse(db2 + "c")->Database().Key();
+    EXPECT_EQ(dbs.count(db1_key), 1u);
+    EXPECT_EQ(dbs.at(db2_key).database, "DB2");
+    EXPECT_THAT((*journal)->KeysOfDatabase(db1_key), ElementsAre(key(db1 + "a"), key(db1 + "b")));
+    EXPECT_TRUE((*journal)->Remove(key(db2 + "c")));
+    EXPECT_EQ((*journal)->Databases().size(), 1u);
+    EXPECT_TRUE((*journal)->KeysOfDatabase(db2_key).empty());
+    EXPECT_TRUE((*journal)->SetLastAppliedHash(key(db1 + "a"), "h"));
+    ASSERT_TRUE((*journal)->Flush().ok());
+  }
+  auto reloaded = OwnershipJournal::Open(dir.path());
+  ASSERT_TRUE(reloaded.ok());
+  std::string db1_key = DataConnectionId::Parse(db1 + "a")->Database().Key();
+  EXPECT_THAT((*reloaded)->KeysOfDatabase(db1_key), ElementsAre(key(db1 + "a"), key(db1 + "b")));
+  EXPECT_EQ((*reloaded)->Databases().size(), 1u);
+}
+
 TEST(OwnershipJournalTest, MissingFileIsEmpty) {
   ScopedDir dir;
   auto journal = OwnershipJournal::Open(dir.path() + "/state");

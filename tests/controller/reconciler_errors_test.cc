@@ -171,6 +171,51 @@ TEST(ReconcilerErrorsTest, ClusterLockSerializesWritesInOneCluster) {
   EXPECT_EQ(h.Phase(b), kPhaseReady);
 }
 
+// Waiters of a busy cluster are woken when its lock is released (not on a fixed timer), and
+// their status names no holder: it is written once however often the holder changes.
+TEST(ReconcilerErrorsTest, LockWaitersAreWokenOnReleaseAndTheirStatusIsWrittenOnce) {
+  ScopedDir status_dir;
+  Harness h({}, kDefaultMaxDeletesPerPass, status_dir.path());
+  std::vector<std::string> woken;
+  h.cluster_lock.SetWaker([&woken](const std::string& key) { woken.push_back(key); });
+  h.arm.SetPutPolls(1);
+  DataConnectionSpec a = MakeSpec("a");
+  DataConnectionSpec b = MakeSpec("b");
+  DataConnectionSpec c = MakeSpec("c");
+  DataConnectionSpec d = MakeSpec("d");
+  h.Apply({a, b, c, d});
+  ASSERT_EQ(h.Reconcile(a).outcome, ReconcileResult::kRequeueAfter);  // a's PUT runs
+  for (const DataConnectionSpec* s : {&b, &c, &d}) {
+    ReconcileResult r = h.Reconcile(*s);
+    ASSERT_EQ(r.outcome, ReconcileResult::kRequeueAfter);
+    EXPECT_EQ(r.requeue_after, absl::Seconds(30));  // a safety net only: the waker wakes it
+  }
+  const std::string c_file =
+      (std::filesystem::path(status_dir.path()) / StatusStore::FileNameFor(c.id.Key())).string();
+  auto c_mtime = std::filesystem::last_write_time(c_file);
+  int64_t writes = h.status.FileWrites();
+  std::string c_message = h.status.Get(c.id.Key())->conditions[0].message;
+  EXPECT_EQ(c_message.find(a.id.Key()), std::string::npos) << c_message;  // no holder named
+
+  h.clock.Advance(absl::Seconds(1));
+  ASSERT_EQ(h.Reconcile(a).outcome, ReconcileResult::kDone);  // a's operation is done
+  EXPECT_THAT(woken, ::testing::ElementsAre(b.id.Key()));
+  ASSERT_EQ(h.Reconcile(b).outcome, ReconcileResult::kRequeueAfter);  // b writes now
+  EXPECT_EQ(h.cluster_lock.Holder(ClusterKeyOf(b.id)), b.id.Key());
+  // c and d look again (a resync): the holder changed, their status did not.
+  EXPECT_EQ(h.Reconcile(c).outcome, ReconcileResult::kRequeueAfter);
+  EXPECT_EQ(h.Reconcile(d).outcome, ReconcileResult::kRequeueAfter);
+  EXPECT_EQ(h.status.Get(c.id.Key())->conditions[0].message, c_message);
+  EXPECT_EQ(std::filesystem::last_write_time(c_file), c_mtime);
+  // Writes since: a (Ready) and b (Creating) only.
+  EXPECT_EQ(h.status.FileWrites() - writes, 2);
+
+  h.clock.Advance(absl::Seconds(1));
+  ASSERT_EQ(h.Reconcile(b).outcome, ReconcileResult::kDone);
+  EXPECT_THAT(woken, ::testing::ElementsAre(b.id.Key(), c.id.Key()));
+  EXPECT_EQ(h.arm.calls(Method::kPut), 2);
+}
+
 TEST(ReconcilerErrorsTest, DriftCorrectionIsCounted) {
   Harness h;
   DataConnectionSpec a = MakeSpec("a");

@@ -137,5 +137,57 @@ TEST(StatusStoreTest, ToJsonOmitsEmptyOptionalFields) {
   EXPECT_EQ(j["lastError"], "BadRequest: nope");
 }
 
+// Issue 6: a resync moves every connection's lastSyncTime; that alone must not rewrite 10,000
+// status files. The in-memory status (GET /status) always has the exact time.
+TEST(StatusStoreTest, SyncTimeAloneRewritesTheFileAtMostOncePerInterval) {
+  ScopedDir dir;
+  StatusStore store(Logger::Null(), dir.path());
+  store.SetSyncTimeWriteInterval(absl::Minutes(30));
+  DataConnectionSpec a = MakeSpec("a");
+  const std::string path = dir.path() + "/" + StatusStore::FileNameFor(a.id.Key());
+  absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  ConnectionStatus s = StatusFor(a, kPhaseReady, t0);
+  s.last_sync_time = t0;
+  store.Set(s);
+  EXPECT_EQ(store.FileWrites(), 1);
+  for (int minute = 1; minute < 30; ++minute) {  // a resync every minute
+    s.last_sync_time = t0 + absl::Minutes(minute);
+    store.Set(s);
+  }
+  EXPECT_EQ(store.FileWrites(), 1);
+  EXPECT_EQ(ReadJson(path)["lastSyncTime"], FormatStatusTime(t0));
+  EXPECT_EQ(store.Get(a.id.Key())->last_sync_time, t0 + absl::Minutes(29));  // memory is exact
+  s.last_sync_time = t0 + absl::Minutes(30);
+  store.Set(s);
+  EXPECT_EQ(store.FileWrites(), 2);
+  EXPECT_EQ(ReadJson(path)["lastSyncTime"], FormatStatusTime(t0 + absl::Minutes(30)));
+  // Anything a user acts on is written at once, with the current lastSyncTime.
+  s.last_sync_time = t0 + absl::Minutes(31);
+  s.last_error = "Conflict: busy";
+  store.Set(s);
+  EXPECT_EQ(store.FileWrites(), 3);
+  EXPECT_EQ(ReadJson(path)["lastError"], "Conflict: busy");
+  EXPECT_EQ(ReadJson(path)["lastSyncTime"], FormatStatusTime(t0 + absl::Minutes(31)));
+  // The same status again: nothing to write.
+  store.Set(s);
+  EXPECT_EQ(store.FileWrites(), 3);
+}
+
+TEST(StatusStoreTest, ZeroSyncTimeIntervalWritesEveryChange) {
+  ScopedDir dir;
+  StatusStore store(Logger::Null(), dir.path());
+  store.SetSyncTimeWriteInterval(absl::ZeroDuration());
+  DataConnectionSpec a = MakeSpec("a");
+  absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  ConnectionStatus s = StatusFor(a, kPhaseReady, t0);
+  s.last_sync_time = t0;
+  store.Set(s);
+  store.Set(s);
+  EXPECT_EQ(store.FileWrites(), 1);
+  s.last_sync_time = t0 + absl::Seconds(30);
+  store.Set(s);
+  EXPECT_EQ(store.FileWrites(), 2);
+}
+
 }  // namespace
 }  // namespace kustodian
