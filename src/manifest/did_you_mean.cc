@@ -10,11 +10,13 @@
 namespace kustodian {
 namespace {
 
-// Levenshtein distance over ASCII-lowered bytes.
+// Edit distance over ASCII-lowered bytes where swapping two adjacent letters counts as one edit
+// (optimal string alignment), so "nmae" is one edit from "name".
 size_t EditDistance(std::string_view a, std::string_view b) {
   const std::string la = AsciiLower(a);
   const std::string lb = AsciiLower(b);
-  std::vector<size_t> prev(lb.size() + 1);
+  std::vector<size_t> before(lb.size() + 1);  // row i - 2
+  std::vector<size_t> prev(lb.size() + 1);    // row i - 1
   std::vector<size_t> cur(lb.size() + 1);
   for (size_t j = 0; j <= lb.size(); ++j) {
     prev[j] = j;
@@ -24,7 +26,11 @@ size_t EditDistance(std::string_view a, std::string_view b) {
     for (size_t j = 1; j <= lb.size(); ++j) {
       const size_t substitute = prev[j - 1] + (la[i - 1] == lb[j - 1] ? 0 : 1);
       cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, substitute});
+      if (i > 1 && j > 1 && la[i - 1] == lb[j - 2] && la[i - 2] == lb[j - 1]) {
+        cur[j] = std::min(cur[j], before[j - 2] + 1);
+      }
     }
+    std::swap(before, prev);
     std::swap(prev, cur);
   }
   return prev[lb.size()];

@@ -30,6 +30,58 @@ class IgnoreEvents : public YAML::EventHandler {
   void OnMapEnd() override {}
 };
 
+// Looks at every scalar the parser reports: one that starts with a quote in the text must have
+// its closing quote there too. Each quoted scalar is scanned once, from its opening quote to its
+// closing one, so the cost is linear in the text.
+class QuoteChecker : public IgnoreEvents {
+ public:
+  QuoteChecker(std::string_view text, YamlScan* scan) : text_(text), scan_(scan) {
+    // yaml-cpp counts positions after a UTF-8 byte order mark.
+    if (text_.substr(0, 3) == "\xEF\xBB\xBF") {
+      offset_ = 3;
+    }
+  }
+
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    if (scan_->unterminated_quote || mark.is_null() || mark.pos < 0) {
+      return;
+    }
+    const size_t at = static_cast<size_t>(mark.pos) + offset_;
+    if (at >= text_.size() || (text_[at] != '"' && text_[at] != '\'')) {
+      return;  // a plain or block scalar (or a position this check cannot map: skip it)
+    }
+    const char quote = text_[at];
+    if (!IsClosed(at, quote)) {
+      scan_->unterminated_quote = TextPosition{mark.line + 1, mark.column + 1};
+      scan_->quote = quote;
+    }
+  }
+
+ private:
+  // True when the quoted scalar opening at `open` has its closing quote. In a double-quoted
+  // scalar a backslash escapes the next character; in a single-quoted one '' is a quote.
+  bool IsClosed(size_t open, char quote) const {
+    for (size_t i = open + 1; i < text_.size(); ++i) {
+      const char c = text_[i];
+      if (quote == '"' && c == '\\') {
+        ++i;
+      } else if (c == quote) {
+        if (quote == '\'' && i + 1 < text_.size() && text_[i + 1] == '\'') {
+          ++i;
+          continue;
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
+  const std::string_view text_;
+  YamlScan* const scan_;
+  size_t offset_ = 0;
+};
+
 }  // namespace
 
 int CountYamlDocuments(const std::string& text, int limit) {
@@ -41,6 +93,17 @@ int CountYamlDocuments(const std::string& text, int limit) {
     ++count;
   }
   return count;
+}
+
+YamlScan ScanYaml(const std::string& text, int limit) {
+  YamlScan scan;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  QuoteChecker checker(text, &scan);
+  while (scan.documents <= limit && parser.HandleNextDocument(checker)) {
+    ++scan.documents;
+  }
+  return scan;
 }
 
 std::optional<TextPosition> FindInvalidUtf8(std::string_view text) {

@@ -34,6 +34,19 @@ int CountDocumentMarkers(std::string_view text);
 // the parser throws (YAML::Exception) on a syntax error.
 int CountYamlDocuments(const std::string& text, int limit);
 
+struct YamlScan {
+  int documents = 0;  // as CountYamlDocuments
+  // Where the first quoted scalar that is never closed starts, and its quote character.
+  // yaml-cpp 0.7 accepts a quoted scalar that runs to the end of the input (the rest of the file
+  // becomes its value, so later fields silently vanish); YAML requires the closing quote.
+  std::optional<TextPosition> unterminated_quote;
+  char quote = 0;
+};
+
+// One pass of yaml-cpp's parser over `text`: CountYamlDocuments plus the unterminated-quote
+// check. Throws what the parser throws (YAML::Exception) on a syntax error.
+YamlScan ScanYaml(const std::string& text, int limit);
+
 struct ShapeProblem {
   std::string field;  // dotted path to the offending node ("" for the root)
   YAML::Mark mark;    // where it is (0-based, as yaml-cpp reports it)

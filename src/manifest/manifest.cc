@@ -64,6 +64,10 @@ void LoadDataConnection(const YAML::Node& doc, const std::string& api_version,
   }
   DataConnectionSpec spec = reader.Read();
   if (reader.Errors().empty() && opts.validate) {
+    // Azure's naming rules apply to what a manifest asks for (never to live state).
+    for (const ValidationError& v : ValidateTargetNames(spec.id)) {
+      reader.AddError(v.field, reader.MarkFor(v.field), v.message);
+    }
     for (const ValidationError& v : ValidateSpec(spec)) {
       reader.AddError(v.field, reader.MarkFor(v.field), v.message);
     }
@@ -153,18 +157,34 @@ FileLoadResult LoadManifestText(std::string_view text, const std::string& file_n
     const std::string copy(text);
     // Bounds yaml-cpp's LoadAll, which loops forever on some malformed input (see
     // CountYamlDocuments).
-    if (CountYamlDocuments(copy, opts.max_documents) > opts.max_documents) {
+    const YamlScan scan = ScanYaml(copy, opts.max_documents);
+    if (scan.documents > opts.max_documents) {
       FailFile(&result, 0, 0,
                absl::StrCat("file has more than the limit of ", opts.max_documents,
                             " documents (if it should hold fewer, look for a YAML syntax error "
                             "such as a stray \",\" or \"]\" at the top level)"));
       return result;
     }
+    if (scan.unterminated_quote) {
+      const std::string q(1, scan.quote);
+      FailFile(&result, scan.unterminated_quote->line, scan.unterminated_quote->column,
+               absl::StrCat("YAML syntax error: the ", scan.quote == '"' ? "double" : "single",
+                            "-quoted string (", q,
+                            ") that starts here is never closed, so the rest of the file would "
+                            "become its value; add the closing ",
+                            q));
+      return result;
+    }
     docs = YAML::LoadAll(copy);
   } catch (const YAML::Exception& e) {
     const bool known = !e.mark.is_null();
+    // yaml-cpp says only "illegal EOF in scalar" when a quoted string is still open at the end
+    // of a file without a final line break.
+    const bool open_quote = e.msg == YAML::ErrorMsg::EOF_IN_SCALAR;
     FailFile(&result, known ? e.mark.line + 1 : 0, known ? e.mark.column + 1 : 0,
-             absl::StrCat("YAML syntax error: ", e.msg));
+             absl::StrCat(
+                 "YAML syntax error: ", e.msg,
+                 open_quote ? " (a quoted string is never closed: add its closing quote)" : ""));
     return result;
   } catch (const std::exception& e) {
     FailFile(&result, 0, 0, absl::StrCat("cannot parse YAML: ", e.what()));

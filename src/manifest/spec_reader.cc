@@ -35,17 +35,46 @@ const char* NodeTypeName(const YAML::Node& node) {
 // DNS-1123 subdomain (Kubernetes object names): lower-case alphanumerics, '-' and '.', starting
 // and ending with an alphanumeric, at most 253 characters. Labels (namespaces) allow no '.' and
 // at most 63 characters.
+// With dots, every dot-separated part is such a label ("a..b" and "a.-b" are invalid).
 bool IsDns1123(std::string_view s, bool allow_dots, size_t max_len) {
   if (s.empty() || s.size() > max_len) {
     return false;
   }
   auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  for (char c : s) {
-    if (!alnum(c) && c != '-' && !(allow_dots && c == '.')) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '.' && allow_dots) {
+      // A dot ends one label and starts the next: both sides must be alphanumeric.
+      if (i == 0 || i + 1 == s.size() || !alnum(s[i - 1]) || !alnum(s[i + 1])) {
+        return false;
+      }
+    } else if (!alnum(c) && c != '-') {
       return false;
     }
   }
   return alnum(s.front()) && alnum(s.back());
+}
+
+// Every field of Kubernetes ObjectMeta: a manifest saved with `kubectl get -o yaml` loads.
+const std::vector<std::string>& MetadataFields() {
+  static const auto* const fields = new std::vector<std::string>{
+      "name",
+      "namespace",
+      "labels",
+      "annotations",
+      "generation",
+      "generateName",
+      "uid",
+      "resourceVersion",
+      "creationTimestamp",
+      "deletionTimestamp",
+      "deletionGracePeriodSeconds",
+      "finalizers",
+      "ownerReferences",
+      "managedFields",
+      "selfLink",
+  };
+  return *fields;
 }
 
 std::string AllKindNames() {
@@ -172,6 +201,21 @@ DataConnectionSpec SpecReader::Read() {
   if (props && !props->value.IsNull() && ExpectMap(props->value, "spec.properties")) {
     ReadProperties(props->value, kind_known, &spec);
   }
+  if (kind_known &&
+      (!props || props->value.IsNull() || (props->value.IsMap() && props->value.size() == 0))) {
+    std::vector<std::string> required;
+    for (const PropertySchema& p : SchemaFor(spec.kind).properties) {
+      if (p.required) {
+        required.push_back(p.name);
+      }
+    }
+    if (!required.empty()) {
+      AddError(
+          "spec.properties", props ? props->key.Mark() : s->key.Mark(),
+          absl::StrCat("required for kind ", Av(KindName(spec.kind)),
+                       ": add a properties: map with at least ", absl::StrJoin(required, ", ")));
+    }
+  }
 
   std::optional<Field> cred = Lookup(sn, "credentialRef", "spec.credentialRef");
   if (cred && !cred->value.IsNull() && ExpectMap(cred->value, "spec.credentialRef")) {
@@ -196,20 +240,23 @@ DataConnectionSpec SpecReader::Read() {
 void SpecReader::ReadMetadata(DataConnectionSpec* spec) {
   std::optional<Field> m = Lookup(doc_, "metadata", "metadata");
   if (!m || m->value.IsNull()) {
-    AddError("metadata.name", m ? m->key.Mark() : doc_.Mark(), "required");
+    AddError("metadata", m ? m->key.Mark() : doc_.Mark(),
+             "required: add metadata: with at least name:, the connection's name");
     return;
   }
   if (!ExpectMap(m->value, "metadata")) {
     return;
   }
   const YAML::Node& meta = m->value;
+  CheckKeys(meta, "metadata", MetadataFields());
   if (ReadString(meta, "metadata", "name", /*required=*/true, &spec->source.name)) {
     metadata_name_mark_ = MarkFor("metadata.name");
     if (!IsDns1123(spec->source.name, /*allow_dots=*/true, 253)) {
       AddError("metadata.name", metadata_name_mark_,
                absl::StrCat("\"", spec->source.name,
                             "\" is not a valid name: use lower-case letters, digits, '-' and '.', "
-                            "starting and ending with a letter or digit, at most 253 characters"));
+                            "at most 253 characters, with each '.'-separated part starting and "
+                            "ending with a letter or digit"));
     }
   }
   if (ReadString(meta, "metadata", "namespace", /*required=*/false, &spec->source.namespace_) &&
@@ -263,12 +310,23 @@ void SpecReader::ReadKind(const YAML::Node& spec_node, DataConnectionSpec* spec,
     return;
   }
   if (!f->value.IsScalar()) {
-    AddError(path, MarkFor(path), absl::StrCat("expected one of ", AllKindNames()));
+    AddError(path, MarkFor(path),
+             absl::StrCat("expected a string, got ", NodeTypeName(f->value), ": one of ",
+                          AllKindNames()));
     return;
   }
-  absl::StatusOr<ConnectionKind> parsed = ParseKind(f->value.Scalar());
+  const std::string& written = f->value.Scalar();
+  absl::StatusOr<ConnectionKind> parsed = ParseKind(written);
   if (!parsed.ok()) {
     AddError(path, MarkFor(path), std::string(parsed.status().message()));
+    return;
+  }
+  // ARM reads kinds ignoring case, but the CRD's enum (kubectl apply) does not: one spelling
+  // works everywhere.
+  if (written != KindName(*parsed)) {
+    AddError(path, MarkFor(path),
+             absl::StrCat("kind is case-sensitive: write \"", Av(KindName(*parsed)),
+                          "\" instead of \"", written, "\""));
     return;
   }
   spec->kind = *parsed;

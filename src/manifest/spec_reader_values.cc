@@ -111,7 +111,9 @@ nlohmann::json SpecReader::ConvertProperty(const YAML::Node& value, const std::s
 int SpecReader::ReadChoice(const YAML::Node& value, const std::string& path,
                            const std::vector<std::string>& choices) {
   if (!value.IsScalar()) {
-    AddError(path, MarkFor(path), absl::StrCat("expected one of ", absl::StrJoin(choices, ", ")));
+    AddError(path, MarkFor(path),
+             absl::StrCat("expected a string, got ", Describe(value), ": one of ",
+                          absl::StrJoin(choices, ", ")));
     return -1;
   }
   const std::string& text = value.Scalar();

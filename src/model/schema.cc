@@ -16,6 +16,10 @@ constexpr std::string_view kEventHubType = "Microsoft.EventHub/namespaces/eventh
 constexpr std::string_view kStorageType = "Microsoft.Storage/storageAccounts";
 constexpr std::string_view kIotHubType = "Microsoft.Devices/IotHubs";
 constexpr std::string_view kCosmosDbType = "Microsoft.DocumentDB/databaseAccounts";
+// managedIdentityResourceId: a user-assigned identity, or for the cluster's system-assigned
+// identity the cluster's own id (shared/docs/arm-kusto-api.md, EventHub properties).
+constexpr std::string_view kUserIdentityType = "Microsoft.ManagedIdentity/userAssignedIdentities";
+constexpr std::string_view kKustoClusterType = "Microsoft.Kusto/clusters";
 
 // EventHubDataFormat / IotHubDataFormat / EventGridDataFormat: the 16 values of 2024-04-13
 // plus AZMONSTREAM (2025-02-14), for every kind (the union of both 2025 spec versions).
@@ -34,11 +38,19 @@ PropertySchema Str(std::string name, bool required = false) {
   return p;
 }
 
-PropertySchema Id(std::string name, std::string_view resource_type, bool required = false) {
+// A resource id of one of `resource_types` (none: any type).
+PropertySchema Id(std::string name, std::vector<std::string_view> resource_types,
+                  bool required = false) {
   PropertySchema p = Str(std::move(name), required);
   p.type = PropertyType::kResourceId;
-  p.resource_type = std::string(resource_type);
+  for (std::string_view t : resource_types) {
+    p.resource_types.emplace_back(t);
+  }
   return p;
+}
+
+PropertySchema ManagedIdentityId(bool required) {
+  return Id("managedIdentityResourceId", {kUserIdentityType, kKustoClusterType}, required);
 }
 
 PropertySchema Enum(std::string name, std::vector<std::string> values) {
@@ -72,8 +84,8 @@ PropertySchema BlobStorageEventType() {
 KindSchema EventHubSchema(ConnectionKind kind, bool with_mi) {
   return KindSchema{kind,
                     {
-                        with_mi ? Id("eventHubResourceIdForManagedIdentity", kEventHubType, true)
-                                : Id("eventHubResourceId", kEventHubType, true),
+                        with_mi ? Id("eventHubResourceIdForManagedIdentity", {kEventHubType}, true)
+                                : Id("eventHubResourceId", {kEventHubType}, true),
                         Str("consumerGroup", true),
                         Str("tableName"),
                         Str("mappingRuleName"),
@@ -81,7 +93,7 @@ KindSchema EventHubSchema(ConnectionKind kind, bool with_mi) {
                         Typed("eventSystemProperties", PropertyType::kStringList),
                         Compression(),
                         ReadOnly("provisioningState"),
-                        Id("managedIdentityResourceId", "", with_mi),
+                        ManagedIdentityId(with_mi),
                         ReadOnly("managedIdentityObjectId"),
                         DatabaseRouting(),
                         Typed("retrievalStartDate", PropertyType::kDateTime),
@@ -93,19 +105,19 @@ KindSchema EventGridSchema(ConnectionKind kind, bool with_mi) {
   return KindSchema{
       kind,
       {
-          with_mi ? Id("storageAccountResourceIdForManagedIdentity", kStorageType, true)
-                  : Id("storageAccountResourceId", kStorageType, true),
+          with_mi ? Id("storageAccountResourceIdForManagedIdentity", {kStorageType}, true)
+                  : Id("storageAccountResourceId", {kStorageType}, true),
           // An event subscription id, an extension resource under the storage account.
-          Id("eventGridResourceId", ""),
-          with_mi ? Id("eventHubResourceIdForManagedIdentity", kEventHubType, true)
-                  : Id("eventHubResourceId", kEventHubType, true),
+          Id("eventGridResourceId", {}),
+          with_mi ? Id("eventHubResourceIdForManagedIdentity", {kEventHubType}, true)
+                  : Id("eventHubResourceId", {kEventHubType}, true),
           Str("consumerGroup", true),
           Str("tableName"),
           Str("mappingRuleName"),
           DataFormat(),
           Typed("ignoreFirstRecord", PropertyType::kBool),
           BlobStorageEventType(),
-          Id("managedIdentityResourceId", "", with_mi),
+          ManagedIdentityId(with_mi),
           ReadOnly("managedIdentityObjectId"),
           DatabaseRouting(),
           ReadOnly("provisioningState"),
@@ -116,7 +128,7 @@ KindSchema EventGridSchema(ConnectionKind kind, bool with_mi) {
 KindSchema IotHubSchema() {
   return KindSchema{ConnectionKind::kIotHub,
                     {
-                        Id("iotHubResourceId", kIotHubType, true),
+                        Id("iotHubResourceId", {kIotHubType}, true),
                         Str("consumerGroup", true),
                         Str("sharedAccessPolicyName", true),
                         Str("tableName"),
@@ -135,9 +147,9 @@ KindSchema CosmosDbSchema() {
                     {
                         Str("tableName", true),
                         Str("mappingRuleName"),
-                        Id("managedIdentityResourceId", "", true),
+                        ManagedIdentityId(true),
                         ReadOnly("managedIdentityObjectId"),
-                        Id("cosmosDbAccountResourceId", kCosmosDbType, true),
+                        Id("cosmosDbAccountResourceId", {kCosmosDbType}, true),
                         Str("cosmosDbDatabase", true),
                         Str("cosmosDbContainer", true),
                         Typed("retrievalStartDate", PropertyType::kDateTime),

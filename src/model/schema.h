@@ -32,9 +32,9 @@ struct PropertySchema {
   // message listing the valid ones: a typo in a manifest is far likelier than a new format the
   // service added. The list is the union over the supported api-versions (AZMONSTREAM included).
   std::vector<std::string> enum_values;
-  // For kResourceId: the expected full type, e.g. "Microsoft.EventHub/namespaces/eventhubs";
-  // "" accepts any well-formed id.
-  std::string resource_type;
+  // For kResourceId: the full types the id may name, e.g.
+  // {"Microsoft.EventHub/namespaces/eventhubs"}; empty accepts any well-formed id.
+  std::vector<std::string> resource_types;
 };
 
 struct KindSchema {

@@ -179,7 +179,13 @@ class Validator {
     }
     const auto& s = value.get_ref<const std::string&>();
     if (s.empty()) {
-      return;  // "" means unset for optional strings; required ones were reported above.
+      if (p.type == PropertyType::kEnum && !p.required) {
+        // "" is no value of the enum (ARM refuses it); leaving the line out means the default.
+        Add(Path(p.name), absl::StrCat("empty value: remove the line to use the service default, "
+                                       "or set one of: ",
+                                       absl::StrJoin(p.enum_values, ", ")));
+      }
+      return;  // "" means unset for other optional strings; required ones were reported above.
     }
     switch (p.type) {
       case PropertyType::kEnum:
@@ -227,10 +233,26 @@ class Validator {
                                      "/providers/{namespace}/{type}/{name}"));
       return;
     }
-    if (!p.resource_type.empty() && !absl::EqualsIgnoreCase(id->FullType(), p.resource_type)) {
-      Add(Path(p.name), absl::StrCat("must be the id of a ", p.resource_type,
-                                     " resource, but it names a ", id->FullType()));
+    if (!IsGuid(id->subscription_id)) {
+      Add(Path(p.name),
+          absl::StrCat("subscription \"", id->subscription_id,
+                       "\" in the id is not a subscription id (a GUID such as "
+                       "00000000-0000-0000-0000-000000000000); copy the resource's id from the "
+                       "Azure portal (Properties, Resource ID) or `az resource show --query id`"));
+      return;
     }
+    if (p.resource_types.empty()) {
+      return;
+    }
+    const std::string type = id->FullType();
+    for (const std::string& want : p.resource_types) {
+      if (absl::EqualsIgnoreCase(type, want)) {
+        return;
+      }
+    }
+    Add(Path(p.name),
+        absl::StrCat("must be the id of a ", absl::StrJoin(p.resource_types, " or a "),
+                     " resource, but it names a ", type));
   }
 
   const DataConnectionSpec& spec_;
@@ -239,7 +261,200 @@ class Validator {
   std::vector<ValidationError> errors_;
 };
 
+// Azure's rules (learn.microsoft.com, "Naming rules and restrictions for Azure resources",
+// Microsoft.Resources and Microsoft.Kusto). Lengths count characters (UTF-8 code points).
+constexpr size_t kMaxResourceGroupLength = 90;
+// Azure requires 4 to 22; the minimum is not enforced (see ValidateTargetNames in the header).
+constexpr size_t kMinClusterNameLength = 1;
+constexpr size_t kMaxClusterNameLength = 22;
+constexpr size_t kMaxDatabaseNameLength = 260;
+constexpr size_t kMaxConnectionNameLength = 40;
+
+bool IsAsciiAlnum(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)); }
+bool IsNonAscii(char c) { return (static_cast<unsigned char>(c) & 0x80) != 0; }
+
+// Code points of valid UTF-8 text (the manifest loader checked the encoding).
+size_t CharCount(std::string_view s) {
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+// The first character of `s` that `allowed` refuses, as text for a message ("'/'", "a space",
+// "a tab"); "" when every one is allowed.
+template <typename Allowed>
+std::string FirstBadChar(std::string_view s, Allowed allowed) {
+  for (char c : s) {
+    if (allowed(c)) {
+      continue;
+    }
+    if (c == ' ') {
+      return "a space";
+    }
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return "a control character";
+    }
+    if (IsNonAscii(c)) {
+      return "a non-ASCII character";
+    }
+    return absl::StrCat("'", std::string(1, c), "'");
+  }
+  return "";
+}
+
+// Text for a message: the value, quoted, shortened when long.
+std::string Quoted(std::string_view s) {
+  constexpr size_t kMax = 60;
+  if (s.size() <= kMax) {
+    return absl::StrCat("\"", Av(s), "\"");
+  }
+  return absl::StrCat("\"", Av(s.substr(0, kMax)), "...\" (", s.size(), " bytes)");
+}
+
+class TargetNameChecker {
+ public:
+  std::vector<ValidationError> Run(const DataConnectionId& id) {
+    CheckSubscription(id.subscription_id);
+    CheckResourceGroup(id.resource_group);
+    CheckCluster(id.cluster);
+    CheckDatabase(id.database);
+    CheckConnectionName(id.name);
+    return std::move(errors_);
+  }
+
+ private:
+  void Add(std::string_view part, std::string message) {
+    errors_.push_back(ValidationError{absl::StrCat("spec.target.", Av(part)), std::move(message)});
+  }
+
+  void CheckSubscription(const std::string& s) {
+    if (s.empty() || IsGuid(s)) {
+      return;
+    }
+    Add("subscriptionId",
+        absl::StrCat(Quoted(s),
+                     " is not a subscription id: write the subscription's GUID, such as "
+                     "00000000-0000-0000-0000-000000000000 (`az account show --query id`), not "
+                     "its display name"));
+  }
+
+  void CheckResourceGroup(const std::string& g) {
+    if (g.empty()) {
+      return;
+    }
+    const std::string bad = FirstBadChar(g, [](char c) {
+      return IsAsciiAlnum(c) || c == '_' || c == '-' || c == '.' || c == '(' || c == ')' ||
+             IsNonAscii(c);  // Azure allows Unicode letters and digits
+    });
+    std::string problem;
+    if (CharCount(g) > kMaxResourceGroupLength) {
+      problem = absl::StrCat("is ", CharCount(g), " characters long, more than ",
+                             kMaxResourceGroupLength);
+    } else if (!bad.empty()) {
+      problem = absl::StrCat("contains ", bad);
+    } else if (g.back() == '.') {
+      problem = "ends with a period";
+    } else {
+      return;
+    }
+    Add("resourceGroup",
+        absl::StrCat("resource group ", Quoted(g), " ", problem,
+                     ": write the resource group's name (up to 90 letters, digits, '_', '-', "
+                     "'.', '(' and ')', not ending in '.')"));
+  }
+
+  void CheckCluster(const std::string& c) {
+    if (c.empty()) {
+      return;
+    }
+    std::string problem;
+    const std::string bad = FirstBadChar(c, IsAsciiAlnum);
+    if (c.size() > kMaxClusterNameLength) {
+      problem =
+          absl::StrCat("is ", CharCount(c), " characters long, more than ", kMaxClusterNameLength);
+    } else if (c.size() < kMinClusterNameLength) {
+      problem = absl::StrCat("is shorter than ", kMinClusterNameLength, " characters");
+    } else if (!bad.empty()) {
+      problem = absl::StrCat("contains ", bad);
+    } else if (!absl::ascii_isalpha(static_cast<unsigned char>(c.front()))) {
+      problem = "does not start with a letter";
+    } else {
+      return;
+    }
+    std::string hint;
+    if (absl::StrContains(c, "://") || absl::StrContains(c, ".")) {
+      hint = " (the name only, not the cluster's URI or host name)";
+    }
+    Add("cluster",
+        absl::StrCat("Kusto cluster name ", Quoted(c), " ", problem, ": write the cluster's name",
+                     hint, ", up to 22 lower-case letters and digits starting with a letter"));
+  }
+
+  void CheckDatabase(const std::string& d) {
+    if (d.empty()) {
+      return;
+    }
+    std::string problem;
+    const std::string bad = FirstBadChar(
+        d, [](char c) { return IsAsciiAlnum(c) || c == '-' || c == '.' || c == ' ' || c == '_'; });
+    if (CharCount(d) > kMaxDatabaseNameLength) {
+      problem =
+          absl::StrCat("is ", CharCount(d), " characters long, more than ", kMaxDatabaseNameLength);
+    } else if (!bad.empty()) {
+      problem = absl::StrCat("contains ", bad);
+    } else {
+      return;
+    }
+    Add("database", absl::StrCat("database name ", Quoted(d), " ", problem,
+                                 ": write the database's name (up to 260 letters, digits, '_', "
+                                 "'-', '.' and spaces)"));
+  }
+
+  void CheckConnectionName(const std::string& n) {
+    if (n.empty()) {
+      return;
+    }
+    std::string problem;
+    const std::string bad = FirstBadChar(n, [](char c) {
+      // Azure's table leaves '_' out, but connections named with one exist (and come back
+      // from `kustodian export`), as for databases: accept it.
+      return IsAsciiAlnum(c) || c == '-' || c == '.' || c == ' ' || c == '_';
+    });
+    if (CharCount(n) > kMaxConnectionNameLength) {
+      problem = absl::StrCat("is ", CharCount(n), " characters long, more than ",
+                             kMaxConnectionNameLength);
+    } else if (!bad.empty()) {
+      problem = absl::StrCat("contains ", bad);
+    } else {
+      return;
+    }
+    Add("name",
+        absl::StrCat("data connection name ", Quoted(n), " ", problem,
+                     ": Azure allows up to 40 letters, digits, '_', '-', '.' and spaces; set "
+                     "spec.target.name (it defaults to metadata.name)"));
+  }
+
+  std::vector<ValidationError> errors_;
+};
+
 }  // namespace
+
+bool IsGuid(std::string_view s) {
+  static constexpr std::array<size_t, 4> kDashes = {8, 13, 18, 23};
+  if (s.size() != 36) {
+    return false;
+  }
+  for (size_t i = 0; i < s.size(); ++i) {
+    const bool dash = std::find(kDashes.begin(), kDashes.end(), i) != kDashes.end();
+    if (dash ? s[i] != '-' : !absl::ascii_isxdigit(static_cast<unsigned char>(s[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<ValidationError> ValidateTargetNames(const DataConnectionId& id) {
+  return TargetNameChecker().Run(id);
+}
 
 std::vector<ValidationError> ValidateSpec(const DataConnectionSpec& spec) {
   return Validator(spec).Run();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,5 +21,21 @@ std::vector<ValidationError> ValidateSpec(const DataConnectionSpec& spec);
 
 // OK, or InvalidArgument whose message lists every error as "field: message" joined by "; ".
 absl::Status ValidateSpecStatus(const DataConnectionSpec& spec);
+
+// True when `s` is a GUID written as 8-4-4-4-12 hexadecimal digits (either case), the way Azure
+// writes subscription ids.
+bool IsGuid(std::string_view s);
+
+// Azure's naming rules for the target of a desired connection (spec.target, whose name defaults
+// to metadata.name): the subscription id is a GUID; resource group, cluster, database and data
+// connection names use the characters and lengths ARM accepts when it creates them. Empty parts
+// are left to ValidateSpec ("required"). Fields are "spec.target.<part>".
+//
+// Applied to manifests only (src/manifest), never to ids read back from ARM: live state is what
+// it is, and ARM may return names in another casing. Cluster names are checked ignoring case for
+// the same reason (ARM compares names case-insensitively). Azure's minimum cluster name length of
+// 4 is not enforced (kMinClusterNameLength) so that short names used by local emulator worlds
+// keep working; the service refuses such a cluster when it is created, not a manifest naming it.
+std::vector<ValidationError> ValidateTargetNames(const DataConnectionId& id);
 
 }  // namespace kustodian

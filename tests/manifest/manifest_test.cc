@@ -63,7 +63,7 @@ spec:
   target: {subscriptionId: 00000000-0000-0000-0000-000000000001, resourceGroup: testrg,
            cluster: analyticscluster, database: logs, name: MyGridConnection}
   location: westeurope
-  kind: eventgrid
+  kind: EventGrid
   properties:
     storageAccountResourceId: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/testrg/providers/Microsoft.Storage/storageAccounts/st
     eventHubResourceId: /subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/testrg/providers/Microsoft.EventHub/namespaces/ns/eventhubs/h

@@ -3,6 +3,7 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 
 namespace kustodian {
@@ -118,7 +119,7 @@ TEST(SchemaTest, ResourceIdTypes) {
     const PropertySchema* p = FindProperty(kind, name);
     EXPECT_NE(p, nullptr) << name;
     EXPECT_EQ(p ? p->type : PropertyType::kString, PropertyType::kResourceId) << name;
-    return p ? p->resource_type : std::string("<missing>");
+    return p ? absl::StrJoin(p->resource_types, "|") : std::string("<missing>");
   };
   EXPECT_EQ(type_of(ConnectionKind::kEventHub, "eventHubResourceId"),
             "Microsoft.EventHub/namespaces/eventhubs");
@@ -128,7 +129,13 @@ TEST(SchemaTest, ResourceIdTypes) {
   EXPECT_EQ(type_of(ConnectionKind::kCosmosDb, "cosmosDbAccountResourceId"),
             "Microsoft.DocumentDB/databaseAccounts");
   EXPECT_EQ(type_of(ConnectionKind::kEventGrid, "eventGridResourceId"), "");
-  EXPECT_EQ(type_of(ConnectionKind::kCosmosDb, "managedIdentityResourceId"), "");
+  // A user-assigned identity, or the cluster itself for its system-assigned identity.
+  for (ConnectionKind kind : kAllKinds) {
+    if (FindProperty(kind, "managedIdentityResourceId") != nullptr) {
+      EXPECT_EQ(type_of(kind, "managedIdentityResourceId"),
+                "Microsoft.ManagedIdentity/userAssignedIdentities|Microsoft.Kusto/clusters");
+    }
+  }
   EXPECT_EQ(type_of(ConnectionKind::kEventGridWithManagedIdentity,
                     "storageAccountResourceIdForManagedIdentity"),
             "Microsoft.Storage/storageAccounts");

@@ -40,16 +40,19 @@ TEST(ValidationTest, AcceptsCaseVariantsAndOptionalValues) {
   props["eventSystemProperties"] = {"x-opt-enqueued-time"};
   props["retrievalStartDate"] = "0001-01-01T00:00:00.0000000Z";
   props["managedIdentityResourceId"] =  // the cluster itself (system-assigned identity)
-      "/subscriptions/s/resourceGroups/g/providers/Microsoft.Kusto/clusters/adx1";
-  props["eventHubResourceId"] =
-      "/subscriptions/S/resourcegroups/G/providers/microsoft.eventhub/Namespaces/ns/EventHubs/h";
+      "/subscriptions/12345678-1234-1234-1234-123456789098/resourceGroups/g/providers/"
+      "Microsoft.Kusto/clusters/adx1";
+  props["eventHubResourceId"] =  // any casing, the subscription GUID included
+      "/subscriptions/ABCDEF01-1234-1234-1234-123456789098/resourcegroups/G/providers/"
+      "microsoft.eventhub/Namespaces/ns/EventHubs/h";
   std::vector<ValidationError> errors = ValidateSpec(MakeSpec(ConnectionKind::kEventHub, props));
   EXPECT_TRUE(errors.empty()) << Dump(errors);
 
   nlohmann::json cosmos = MinimalProperties(ConnectionKind::kCosmosDb);
   // The examples spell the provider Microsoft.DocumentDb; types compare case-insensitively.
   cosmos["cosmosDbAccountResourceId"] =
-      "/subscriptions/s/resourceGroups/g/providers/Microsoft.DocumentDb/databaseAccounts/a";
+      "/subscriptions/12345678-1234-1234-1234-123456789098/resourceGroups/g/providers/"
+      "Microsoft.DocumentDb/databaseAccounts/a";
   errors = ValidateSpec(MakeSpec(ConnectionKind::kCosmosDb, cosmos));
   EXPECT_TRUE(errors.empty()) << Dump(errors);
 
@@ -177,6 +180,22 @@ const BadSpecCase kBadSpecs[] = {
      "spec.target.subscriptionId", "set spec.target.subscriptionId"},
     {"MissingName", ConnectionKind::kEventGrid, [](auto& s) { s.id.name = ""; }, "spec.target.name",
      "metadata.name"},
+    {"EmptyEnum", ConnectionKind::kEventHub, [](auto& s) { SetProp(s, "dataFormat", ""); },
+     "spec.properties.dataFormat", "empty value: remove the line"},
+    {"EmptyBlobEventType", ConnectionKind::kEventGrid,
+     [](auto& s) { SetProp(s, "blobStorageEventType", ""); },
+     "spec.properties.blobStorageEventType", "Microsoft.Storage.BlobRenamed"},
+    {"IdSubscriptionNotAGuid", ConnectionKind::kEventHub,
+     [](auto& s) {
+       SetProp(s, "eventHubResourceId",
+               "/subscriptions/not-a-guid/resourceGroups/g/providers/Microsoft.EventHub/"
+               "namespaces/ns/eventhubs/h");
+     },
+     "spec.properties.eventHubResourceId", "subscription \"not-a-guid\" in the id"},
+    {"IdentityOfAnotherType", ConnectionKind::kCosmosDb,
+     [](auto& s) { SetProp(s, "managedIdentityResourceId", kEventHubId); },
+     "spec.properties.managedIdentityResourceId",
+     "Microsoft.ManagedIdentity/userAssignedIdentities or a Microsoft.Kusto/clusters"},
     {"PropertiesNotAMap", ConnectionKind::kEventHub,
      [](auto& s) { s.properties = nlohmann::json::array(); }, "spec.properties", "must be a map"},
 };
@@ -217,6 +236,109 @@ TEST(ValidationTest, StatusJoinsEveryError) {
   EXPECT_TRUE(ValidateSpecStatus(
                   MakeSpec(ConnectionKind::kEventHub, MinimalProperties(ConnectionKind::kEventHub)))
                   .ok());
+}
+
+TEST(IsGuidTest, EightFourFourFourTwelveHexDigits) {
+  EXPECT_TRUE(IsGuid("00000000-0000-0000-0000-000000000001"));
+  EXPECT_TRUE(IsGuid("ABCDEF01-abcd-EF01-2345-6789abcdef01"));
+  EXPECT_FALSE(IsGuid(""));
+  EXPECT_FALSE(IsGuid("00000000-0000-0000-0000-00000000000"));    // 35 characters
+  EXPECT_FALSE(IsGuid("00000000-0000-0000-0000-0000000000001"));  // 37
+  EXPECT_FALSE(IsGuid("00000000000000000000000000000000"));       // no dashes
+  EXPECT_FALSE(IsGuid("{0000000-0000-0000-0000-000000000001}"));
+  EXPECT_FALSE(IsGuid("0000000g-0000-0000-0000-000000000001"));
+  EXPECT_FALSE(IsGuid("00000000-00000-000-0000-000000000001"));  // dash misplaced
+}
+
+DataConnectionId GoodTarget() {
+  return DataConnectionId{testing::kSub, "rg", "mykustocluster", "mydb", "conn"};
+}
+
+std::vector<std::string> FieldsOf(const std::vector<ValidationError>& errors) {
+  std::vector<std::string> fields;
+  for (const ValidationError& e : errors) {
+    fields.push_back(e.field);
+  }
+  return fields;
+}
+
+TEST(TargetNamesTest, ValidTargetsPass) {
+  EXPECT_TRUE(ValidateTargetNames(GoodTarget()).empty());
+  DataConnectionId id = GoodTarget();
+  id.resource_group = "My_RG-(prod).v2";
+  id.cluster = "MyKustoCluster22chars1";  // case-insensitive, 22 characters
+  id.database = "My Db_2.v-1";
+  id.name = "My Connection_1.v2";  // "_" too, as `kustodian export` may write it
+  EXPECT_TRUE(ValidateTargetNames(id).empty()) << Dump(ValidateTargetNames(id));
+  // Empty parts are ValidateSpec's "required" errors, not naming errors.
+  EXPECT_TRUE(ValidateTargetNames(DataConnectionId{}).empty());
+}
+
+TEST(TargetNamesTest, EachPartIsCheckedAndNamed) {
+  DataConnectionId id{"sub", "rg/x", "-cluster", "db/x", std::string(41, 'n')};
+  const std::vector<ValidationError> errors = ValidateTargetNames(id);
+  EXPECT_EQ(
+      FieldsOf(errors),
+      (std::vector<std::string>{"spec.target.subscriptionId", "spec.target.resourceGroup",
+                                "spec.target.cluster", "spec.target.database", "spec.target.name"}))
+      << Dump(errors);
+  for (const ValidationError& e : errors) {
+    EXPECT_NE(e.message.find(": "), std::string::npos) << "says what to do: " << e.message;
+  }
+}
+
+TEST(TargetNamesTest, LengthLimits) {
+  DataConnectionId id = GoodTarget();
+  id.resource_group = std::string(90, 'r');
+  id.cluster = "c" + std::string(21, '1');
+  id.database = std::string(260, 'd');
+  id.name = std::string(40, 'n');
+  EXPECT_TRUE(ValidateTargetNames(id).empty()) << Dump(ValidateTargetNames(id));
+  id.resource_group += "r";
+  id.cluster += "1";
+  id.database += "d";
+  id.name += "n";
+  EXPECT_EQ(ValidateTargetNames(id).size(), 4u) << Dump(ValidateTargetNames(id));
+}
+
+TEST(TargetNamesTest, ResourceGroupMayNotEndInAPeriod) {
+  DataConnectionId id = GoodTarget();
+  id.resource_group = "rg.";
+  const std::vector<ValidationError> errors = ValidateTargetNames(id);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].message.find("ends with a period"), std::string::npos) << errors[0].message;
+}
+
+TEST(TargetNamesTest, LongValuesAreShortenedInMessages) {
+  DataConnectionId id = GoodTarget();
+  id.database = std::string(5000, 'd');
+  const std::vector<ValidationError> errors = ValidateTargetNames(id);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_LT(errors[0].message.size(), 300u);
+  EXPECT_NE(errors[0].message.find("(5000 bytes)"), std::string::npos);
+}
+
+// The naming rules are not part of ValidateSpec, which the reconciler also runs: names are the
+// manifest loader's business, and a short emulator cluster name stays valid there.
+TEST(TargetNamesTest, NotPartOfValidateSpec) {
+  DataConnectionSpec spec =
+      MakeSpec(ConnectionKind::kEventHub, MinimalProperties(ConnectionKind::kEventHub));
+  spec.id.cluster = "c1";
+  spec.id.resource_group = "rg/x";
+  EXPECT_TRUE(ValidateSpec(spec).empty()) << Dump(ValidateSpec(spec));
+  EXPECT_EQ(FieldsOf(ValidateTargetNames(spec.id)),
+            std::vector<std::string>{"spec.target.resourceGroup"});
+}
+
+TEST(ValidationTest, IdentityMayBeTheClusterOrAUserAssignedIdentity) {
+  for (const char* id : {testing::kUserMiId,
+                         "/subscriptions/12345678-1234-1234-1234-123456789098/resourceGroups/g/"
+                         "providers/Microsoft.Kusto/Clusters/adx1"}) {
+    nlohmann::json props = MinimalProperties(ConnectionKind::kCosmosDb);
+    props["managedIdentityResourceId"] = id;
+    std::vector<ValidationError> errors = ValidateSpec(MakeSpec(ConnectionKind::kCosmosDb, props));
+    EXPECT_TRUE(errors.empty()) << id << "\n" << Dump(errors);
+  }
 }
 
 }  // namespace
