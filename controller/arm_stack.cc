@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "src/arm/principal_clients.h"
 #include "src/core/status.h"
 #include "src/metrics/kustodian_metrics.h"
 
@@ -70,8 +71,21 @@ absl::StatusOr<ArmStack> BuildArmStack(const ArmFlags& flags, Clock& clock, Logg
                                       {"cloud", cloud.name},
                                       {"api_version", options.api_version},
                                       {"credential", stack.tokens->Describe()}});
-  stack.impl = std::make_unique<ArmClientImpl>(options, *stack.transport, *stack.tokens, clock,
-                                               logger, std::move(hooks));
+  // Kubernetes mode's spec.credentialRef: clients for other service principals, whose secrets
+  // go to the cloud's token endpoint (or AZURE_AUTHORITY_HOST) over the ARM transport, which
+  // never allows plain http beyond loopback.
+  ArmPrincipalClientFactory::Config principal_config;
+  principal_config.options = options;
+  principal_config.hooks = hooks;
+  principal_config.authority_host =
+      credentials.authority_host.empty() ? cloud.authority_host : credentials.authority_host;
+  principal_config.scope = cloud.arm_scope;
+  auto principals = std::make_unique<ArmPrincipalClientFactory>(std::move(principal_config),
+                                                                *stack.transport, clock, logger);
+  stack.impl = std::make_unique<ArmClientWithPrincipals>(
+      std::make_unique<ArmClientImpl>(options, *stack.transport, *stack.tokens, clock, logger,
+                                      std::move(hooks)),
+      std::move(principals));
   stack.client = stack.impl.get();
   return stack;
 }

@@ -21,7 +21,9 @@ namespace kustodian {
 struct KustodianMetrics;
 
 // An ArmClient with whatever it needs to live. `client` points at `impl` for the real stack, or
-// at an external client (tests). Not copyable; movable.
+// at an external client (tests). The real `impl` is an ArmClientWithPrincipals
+// (src/arm/principal_clients.h): it also makes clients for other service principals
+// (spec.credentialRef in Kubernetes mode). Not copyable; movable.
 struct ArmStack {
   std::unique_ptr<HttpTransport> transport;
   // The identity provider's transport (IMDS is plain http on a link-local address).

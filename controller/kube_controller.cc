@@ -53,6 +53,16 @@ const char* EventAction(ReconcileEvent event) {
   return "Reconcile";
 }
 
+// The credentialRef error code a status.last_error ("<code>: <message>") starts with, or "".
+std::string CredentialCodeOf(const std::string& last_error) {
+  const size_t colon = last_error.find(':');
+  if (colon == std::string::npos) {
+    return "";
+  }
+  std::string code = last_error.substr(0, colon);
+  return IsCredentialErrorCode(code) ? code : "";
+}
+
 }  // namespace
 
 std::string DefaultIdentity() {
@@ -101,6 +111,13 @@ json KubeStatusJson(const ConnectionStatus& status, int64_t generation) {
   if (!status.last_error.empty()) {
     j["lastError"] = Redact(status.last_error);
   }
+  // A spec.credentialRef failure: the reason says which (the reconciler only knows "ArmError").
+  if (const std::string code = CredentialCodeOf(status.last_error);
+      !code.empty() && status.phase != kPhaseReady) {
+    for (json& c : j["conditions"]) {
+      c["reason"] = code;
+    }
+  }
   return j;
 }
 
@@ -144,7 +161,15 @@ KubeController::KubeController(KubeControllerDeps deps, KubeControllerOptions op
                                 options_.kube.shard_index, options_.watch_timeout,
                                 options_.min_backoff, options_.max_backoff}),
       recorder_(deps_.client, deps_.clock, deps_.logger,
-                kube::EventRecorderOptions{"kustodian.io/controller", options_.identity}) {}
+                kube::EventRecorderOptions{"kustodian.io/controller", options_.identity}),
+      credentials_(deps_.client, deps_.clock, deps_.logger, options_.credentials) {
+  if (deps_.arm != nullptr) {
+    arm_ = std::make_unique<CredentialRefArmClient>(CredentialRefArmClientDeps{
+        *deps_.arm, deps_.principals, credentials_,
+        [this](const std::string& key) { return source_.CredentialRefOf(key); }, deps_.logger,
+        deps_.decorate_principal_client});
+  }
+}
 
 KubeController::~KubeController() { Stop(); }
 

@@ -12,6 +12,10 @@
 //   conditions           Ready, Reconciling, Stalled (type, status, reason, message,
 //                        lastTransitionTime, observedGeneration), the kstatus way
 //   armId, provisioningState, lastSyncTime, lastError (never secrets)
+// A failure to use spec.credentialRef (Secret missing, a key missing or empty, no RBAC to read
+// it, refused by Entra ID) keeps the reconciler's Error phase (Ready=False, Reconciling=True,
+// Stalled=False: retried with backoff) with the condition reason CredentialNotFound,
+// CredentialInvalid, CredentialForbidden, CredentialRejected or CredentialUnavailable.
 // An invalid spec is Stalled=True reason InvalidSpec with the field paths in the message, at
 // the resource's generation, without touching the last good desired state. A status is written
 // only when it differs from the resource's current status apart from lastSyncTime and
@@ -27,6 +31,8 @@
 #include <vector>
 
 #include "controller/connection_status.h"
+#include "controller/credential_arm_client.h"
+#include "controller/credential_ref.h"
 #include "controller/desired_store.h"
 #include "controller/kube_source.h"
 #include "controller/options.h"
@@ -53,6 +59,12 @@ struct KubeControllerDeps {
   KustodianMetrics* metrics = nullptr;                  // leader_election_master_status
   std::function<void(const std::string& key)> enqueue;  // the work queue's Add
   std::function<void()> on_desired_changed;             // optional: wake the resync loop
+  // spec.credentialRef: the daemon's ArmClient the reconciler writes through (null = arm()
+  // is unavailable), the factory of clients for other principals (null = credentialRef fails
+  // with CredentialUnavailable) and an optional decorator of those clients.
+  ArmClient* arm = nullptr;
+  PrincipalClientFactory* principals = nullptr;
+  std::function<std::unique_ptr<ArmClient>(ArmClient& inner)> decorate_principal_client = nullptr;
 };
 
 struct KubeControllerOptions {
@@ -62,6 +74,7 @@ struct KubeControllerOptions {
   absl::Duration watch_timeout = absl::Minutes(5);
   absl::Duration min_backoff = absl::Milliseconds(200);
   absl::Duration max_backoff = absl::Seconds(30);
+  CredentialRefsOptions credentials;
 };
 
 struct KubeLeaderCallbacks {
@@ -106,6 +119,11 @@ class KubeController final : public ReconcileObserver {
   bool Leading() const { return leading_.load(); }
   const std::string& lease_name() const { return lease_name_; }
   KubeSource& source() { return source_; }
+  // The ArmClient for the reconciler: each connection's calls go out as its resource's
+  // spec.credentialRef principal, or as deps.arm (see credential_arm_client.h). Requires
+  // deps.arm.
+  ArmClient& arm() { return *arm_; }
+  CredentialRefs& credentials() { return credentials_; }
 
   // A work-queue item for a resource ("k8s:<ns>/<name>"): writes its status, removes the
   // finalizer once nothing it owns remains in Azure. kDone, or kRetryableError on API errors.
@@ -132,6 +150,8 @@ class KubeController final : public ReconcileObserver {
   const std::string lease_name_;
   KubeSource source_;
   kube::EventRecorder recorder_;
+  CredentialRefs credentials_;
+  std::unique_ptr<CredentialRefArmClient> arm_;  // null without deps.arm
   std::unique_ptr<kube::LeaderElector> elector_;
   std::atomic<bool> leading_{false};
   std::atomic<bool> stopped_{false};

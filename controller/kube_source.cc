@@ -98,13 +98,6 @@ DataConnectionSpec ReadKubeSpec(const json& object, const std::string& ref,
     return DataConnectionSpec{};
   }
   DataConnectionSpec spec = loaded.manifests.front().spec;
-  if (!spec.credential_ref.empty()) {
-    errors->push_back(absl::StrCat(
-        "spec.credentialRef: Secret \"", spec.credential_ref,
-        "\" cannot be used: per-connection credentials are not supported by this kustodian "
-        "build yet; remove spec.credentialRef to use the controller's own identity (workload "
-        "identity)"));
-  }
   spec.source.line = 0;
   return spec;
 }
@@ -298,6 +291,7 @@ void KubeSource::UpsertLocked(const json& object, std::vector<std::string>* to_e
   }
   const bool first_sight = it == objects_.end();
   const bool had_finalizer = !first_sight && it->second.has_finalizer;
+  const bool was_deleting = !first_sight && it->second.deleting;
   KubeObjectState& state = objects_[ref];
   state.object = object;
   state.ref = ref;
@@ -314,6 +308,7 @@ void KubeSource::UpsertLocked(const json& object, std::vector<std::string>* to_e
   const bool valid = errors.empty();
   if (valid) {
     state.key = spec.id.Key();
+    state.credential_ref = spec.credential_ref;
   }
   // Earlier targets stay only while they are still owned (their deletion is pending).
   for (auto k = state.keys.begin(); k != state.keys.end();) {
@@ -348,6 +343,7 @@ void KubeSource::UpsertLocked(const json& object, std::vector<std::string>* to_e
   }
 
   if (state.deleting) {
+    bool policy_changed = false;
     if (!state.has_finalizer) {
       DropOwnershipLocked(state);
     } else if (!state.key.empty()) {
@@ -358,13 +354,20 @@ void KubeSource::UpsertLocked(const json& object, std::vector<std::string>* to_e
       if (rec && policy && rec->deletion != *policy) {
         rec->deletion = *policy;
         deps_.journal.Add(state.key, *rec);
+        policy_changed = true;
       }
     }
     for (std::string& k : deps_.desired.RemoveFile(ref)) {
       to_enqueue->push_back(std::move(k));
     }
-    for (const std::string& k : state.keys) {
-      to_enqueue->push_back(k);
+    // The targets are woken when the deletion starts (or its policy changes), not on every
+    // later version: our own status writes during the Azure delete come back here, and waking
+    // the key for each of them would poll the operation at once instead of after its
+    // Retry-After.
+    if (!was_deleting || policy_changed) {
+      for (const std::string& k : state.keys) {
+        to_enqueue->push_back(k);
+      }
     }
     return;
   }
@@ -403,6 +406,19 @@ std::optional<std::string> KubeSource::OwnerOf(const std::string& key) const {
     }
   }
   return std::nullopt;
+}
+
+std::optional<SecretRef> KubeSource::CredentialRefOf(const std::string& key) const {
+  std::optional<std::string> owner = OwnerOf(key);
+  if (!owner) {
+    return std::nullopt;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(*owner);
+  if (it == objects_.end() || it->second.credential_ref.empty()) {
+    return std::nullopt;
+  }
+  return SecretRef{it->second.ns, it->second.credential_ref};
 }
 
 std::vector<std::string> KubeSource::RefsForKey(const std::string& key) const {

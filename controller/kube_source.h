@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/credential_ref.h"
 #include "controller/desired_store.h"
 #include "controller/ownership_journal.h"
 #include "nlohmann/json.hpp"
@@ -48,6 +49,8 @@ struct KubeObjectState {
   bool deleting = false;       // metadata.deletionTimestamp set
   bool has_finalizer = false;  // carries kustodian.io/finalizer
   std::string key;             // target key of the last valid spec ("" when none yet)
+  // spec.credentialRef.name of the last valid spec ("" = the controller's own identity).
+  std::string credential_ref;
   // Every target key this resource claimed in this process (the current one and earlier ones
   // whose connections may still be owned), for the finalizer decision.
   std::set<std::string> keys;
@@ -103,6 +106,9 @@ class KubeSource {
   // The resource whose desired entry is in effect for `key`, else one claiming it; nullopt when
   // none.
   std::optional<std::string> OwnerOf(const std::string& key) const;
+  // The Secret whose service principal writes `key`: the spec.credentialRef (in the resource's
+  // namespace) of OwnerOf(key); nullopt when that resource has none or no resource claims it.
+  std::optional<SecretRef> CredentialRefOf(const std::string& key) const;
   // Every resource that claims or claimed `key`.
   std::vector<std::string> RefsForKey(const std::string& key) const;
   // True when a resource that is not being deleted has `key` as its current target.

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "controller/manager.h"
+#include "src/arm/principal_clients.h"
 #include "src/core/status.h"
 
 namespace kustodian {
@@ -32,21 +33,37 @@ absl::Status Manager::StartKubernetes() {
   kube_options.lease_namespace = options_.kube.leader_election_namespace.empty()
                                      ? DefaultLeaseNamespace()
                                      : options_.kube.leader_election_namespace;
-  kube_ = std::make_unique<KubeController>(
-      KubeControllerDeps{*deps_.kube, deps_.clock, log, desired_, *journal_, *status_,
-                         &deps_.metrics, enqueue,
-                         [this] {
-                           if (resync_) resync_->Wake();  // a new database gets its first LIST
-                         }},
-      std::move(kube_options));
+  KubeControllerDeps kube_deps{*deps_.kube,
+                               deps_.clock,
+                               log,
+                               desired_,
+                               *journal_,
+                               *status_,
+                               &deps_.metrics,
+                               enqueue,
+                               [this] {
+                                 if (resync_) resync_->Wake();  // a new database's first LIST
+                               }};
+  // spec.credentialRef: the real ArmClient (arm_stack.h) can also act as other principals; a
+  // client that cannot (a test fake) makes such resources fail with CredentialUnavailable.
+  kube_deps.arm = &PrepareEventGrid();
+  kube_deps.principals = dynamic_cast<PrincipalClientFactory*>(&deps_.arm);
+  if (options_.eventgrid.enabled()) {
+    // The principals' writes are the daemon's own writes too.
+    kube_deps.decorate_principal_client = [this](ArmClient& inner) -> std::unique_ptr<ArmClient> {
+      return std::make_unique<OwnWriteRecordingArmClient>(inner, *own_writes_);
+    };
+  }
+  kube_ = std::make_unique<KubeController>(std::move(kube_deps), std::move(kube_options));
 
   ReconcilerOptions reconciler_options;
   reconciler_options.adopt_all = options_.adopt;
   if (options_.resync_interval > absl::ZeroDuration()) {
     reconciler_options.default_resync = options_.resync_interval;
   }
-  ReconcilerDeps reconciler_deps{deps_.clock,  log,           PrepareEventGrid(), desired_,
-                                 live_,        *journal_,     *status_,           cluster_lock_,
+  // Writes and confirming GETs as each resource's credential; LISTs as the daemon's identity.
+  ReconcilerDeps reconciler_deps{deps_.clock,  log,           kube_->arm(), desired_,
+                                 live_,        *journal_,     *status_,     cluster_lock_,
                                  prune_guard_, &deps_.metrics};
   reconciler_deps.observer = kube_.get();
   reconciler_ = std::make_unique<Reconciler>(reconciler_deps, reconciler_options);

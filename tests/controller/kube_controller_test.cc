@@ -8,6 +8,7 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/controller/kube_test_util.h"
@@ -116,11 +117,12 @@ TEST_F(KubeControllerTest, SpecEditMovesGenerationCausesOnePutAndObservedGenerat
   EXPECT_EQ(kube::GenerationOf(*Obj("events")), 2);
 }
 
-// DISABLED: fails on an idle machine (the object is gone 26 ms after the delete, before the
-// Azure delete finished); under load it passes. Open defect, see the issue 4 note.
-TEST_F(KubeControllerTest, DISABLED_DeleteWaitsForTheAzureDeleteThenRemovesTheFinalizer) {
-  azure_.SetDeletePolls(1);
-  // Long enough that the check below sees the delete still running, however fast the machine.
+TEST_F(KubeControllerTest, DeleteWaitsForTheAzureDeleteThenRemovesTheFinalizer) {
+  // The first poll answers "still running, ask again in 800 ms" and the second one completes
+  // the delete, so the check below sees the delete still running however fast the machine.
+  // (This test once failed because each of our own status writes during the delete woke the
+  // key, which polled at once, ignoring the Retry-After: the operation was done within ms.)
+  azure_.SetDeletePolls(2);
   azure_.SetPollRetryAfter(absl::Milliseconds(800));
   std::atomic<int> deletes_after_object_gone{0};
   replica_ = std::make_unique<Replica>(api_, azure_, clock_, KubeDaemonOptions());
@@ -133,11 +135,14 @@ TEST_F(KubeControllerTest, DISABLED_DeleteWaitsForTheAzureDeleteThenRemovesTheFi
 
   ASSERT_TRUE(api_.Delete(kube::DataConnectionGvr(), "team-a", "events").ok());
   ASSERT_TRUE(WaitUntil([&] { return azure_.deleted_ids().size() == 1; }));
-  // The Azure delete is still running (one poll left): the object waits with its finalizer.
+  // The Azure delete is still running: the object waits with its finalizer.
   std::optional<json> waiting = Obj("events");
-  ASSERT_TRUE(waiting.has_value());
+  ASSERT_TRUE(waiting.has_value())
+      << "gone after " << azure_.calls(FakeArmClient::Method::kPoll) << " poll(s); writes:\n"
+      << absl::StrJoin(api_.writes(), "\n");
   EXPECT_TRUE(kube::IsBeingDeleted(*waiting));
   EXPECT_TRUE(kube::HasFinalizer(*waiting, kube::kFinalizer));
+  EXPECT_LE(azure_.calls(FakeArmClient::Method::kPoll), 1) << "polls honour the Retry-After";
 
   ASSERT_TRUE(WaitUntil([&] { return !Obj("events").has_value(); }));
   EXPECT_EQ(deletes_after_object_gone.load(), 0);

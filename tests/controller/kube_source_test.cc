@@ -67,14 +67,18 @@ TEST_F(KubeSourceTest, InvalidSpecKeepsTheLastGoodStateAndNamesTheField) {
   EXPECT_EQ(entry->spec.source.generation, 1);
 }
 
-TEST_F(KubeSourceTest, CredentialRefIsReadAndReportedAsUnsupported) {
+TEST_F(KubeSourceTest, CredentialRefIsReadAndNamesTheSecretOfTheTarget) {
   json dc = DataConnection("team-a", "events");
   dc["spec"]["credentialRef"] = {{"name", "events-sp"}};
   std::vector<std::string> errors;
   DataConnectionSpec spec = ReadKubeSpec(dc, "k8s:team-a/events", &errors);
   EXPECT_EQ(spec.credential_ref, "events-sp");
-  ASSERT_EQ(errors.size(), 1u);
-  EXPECT_THAT(errors[0], HasSubstr("spec.credentialRef"));
+  EXPECT_TRUE(errors.empty());
+  EXPECT_FALSE(source_.CredentialRefOf(KeyOf("events")).has_value());
+  source_.OnUpsert(Versioned(dc, 10, 1));
+  std::optional<SecretRef> secret = source_.CredentialRefOf(KeyOf("events"));
+  ASSERT_TRUE(secret.has_value());
+  EXPECT_EQ(secret->Describe(), "team-a/events-sp");
   dc["spec"]["credentialRef"] = {{"nam", "x"}};
   errors.clear();
   ReadKubeSpec(dc, "k8s:team-a/events", &errors);
