@@ -34,6 +34,8 @@ absl::Status Manager::Start() {
   deps_.metrics.max_concurrent_reconciles.Set(options_.workers);
   queue_ = std::make_unique<WorkQueue>(deps_.clock, DefaultControllerRateLimiter(deps_.clock),
                                        WorkQueueMetrics::From(deps_.metrics));
+  // A key waiting for its cluster's write lock is queued as soon as the lock is free.
+  cluster_lock_.SetWaker([queue = queue_.get()](const std::string& key) { queue->Add(key); });
   ReconcilerOptions reconciler_options;
   reconciler_options.adopt_all = options_.adopt;
   if (options_.resync_interval > absl::ZeroDuration()) {

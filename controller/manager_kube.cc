@@ -25,6 +25,7 @@ absl::Status Manager::StartKubernetes() {
                                        WorkQueueMetrics::From(deps_.metrics));
   WorkQueue* queue = queue_.get();
   auto enqueue = [queue](const std::string& key) { queue->Add(key); };
+  cluster_lock_.SetWaker(enqueue);  // lock waiters are queued as soon as the lock is free
 
   KubeControllerOptions kube_options;
   kube_options.kube = options_.kube;

@@ -2,6 +2,7 @@
 // scheme://host:port, TLS verification on by default, plain http only to loopback unless allowed.
 // Errors name the method and the URL without its query; header values never appear in them.
 #include <httplib.h>
+#include <poll.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -62,6 +63,20 @@ bool HasCrLfOrNul(const std::string& s) {
 bool IsStaleConnectionError(httplib::Error err) {
   return err == httplib::Error::Read || err == httplib::Error::Write ||
          err == httplib::Error::Connection || err == httplib::Error::Unknown;
+}
+
+// Whether a pooled keep-alive socket can still carry a request: open, no error, and nothing to
+// read (a peer that closed the idle connection, e.g. an httplib server after its 5 s keep-alive
+// timeout, makes it readable with EOF or a TLS close_notify). A dead one would fail the request
+// with "Write"/"Read", and a POST or PATCH cannot be repeated on a new connection after that.
+bool IdleSocketAlive(const httplib::ClientImpl& client) {
+  if (client.is_socket_open() == 0) {
+    return false;
+  }
+  pollfd p{};
+  p.fd = client.socket();
+  p.events = POLLIN;
+  return poll(&p, 1, 0) == 0;
 }
 
 std::string PoolKey(const ParsedUrl& url) {
@@ -132,12 +147,18 @@ class HttplibTransport final : public HttpTransport {
 HttplibTransport::ClientPtr HttplibTransport::TakeIdle(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = idle_.find(key);
-  if (it == idle_.end() || it->second.empty()) {
+  if (it == idle_.end()) {
     return nullptr;
   }
-  ClientPtr client = std::move(it->second.back());
-  it->second.pop_back();
-  return client;
+  while (!it->second.empty()) {
+    ClientPtr client = std::move(it->second.back());
+    it->second.pop_back();
+    if (IdleSocketAlive(*client)) {
+      return client;
+    }
+    // Closed by the server while idle: destroyed here, and the next one is tried.
+  }
+  return nullptr;
 }
 
 void HttplibTransport::ReturnIdle(const std::string& key, ClientPtr client) {
