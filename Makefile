@@ -70,7 +70,7 @@ bench: deps $(BUILD_DIR)/CMakeCache.txt
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
-	cmake --build $(BUILD_DIR) --target kustodian kustodian-emulator -j $(JOBS)
+	cmake --build $(BUILD_DIR) --target kustodian kustodian-emulator kube-test-apiserver -j $(JOBS)
 	python3 bench/bench.py --build-dir $(BUILD_DIR) --results bench/results
 
 # Sanitizers (issue 7): every unit and integration test under ASan+UBSan (`make test-asan`,
