@@ -12,26 +12,11 @@
 namespace kustodian {
 namespace {
 
+using testing::ErrorsOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using testing::Replace;
 using ::testing::SizeIs;
-
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  const size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
-std::string ErrorsOf(const FileLoadResult& r) {
-  std::string out;
-  for (const ManifestError& e : r.errors) {
-    out += e.ToString() + "\n";
-  }
-  return out;
-}
 
 FileLoadResult Load(const std::string& yaml) {
   return LoadManifestText(yaml, "m.yaml", LoadOptions{});

@@ -12,17 +12,8 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using testing::Replace;
 using ::testing::SizeIs;
-
-// Replaces the first occurrence of `from` in `text` with `to` (the test fails if absent).
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  const size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
 
 MATCHER_P3(IsError, line, field, message_part, "") {
   return arg.file == "bad.yaml" && arg.line == line && arg.field == field &&

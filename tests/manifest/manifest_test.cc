@@ -13,17 +13,10 @@ namespace kustodian {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::ErrorsOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
-
-std::string ErrorsOf(const FileLoadResult& r) {
-  std::string out;
-  for (const ManifestError& e : r.errors) {
-    out += e.ToString() + "\n";
-  }
-  return out;
-}
 
 TEST(LoadManifestTextTest, EventHubAllFields) {
   FileLoadResult r = LoadManifestText(testing::EventHubYaml(), "m.yaml", LoadOptions{});

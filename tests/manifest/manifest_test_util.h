@@ -44,6 +44,25 @@ class ScopedTempDir {
   std::filesystem::path path_;
 };
 
+// Every error of a load, one per line (for failure messages).
+inline std::string ErrorsOf(const FileLoadResult& r) {
+  std::string out;
+  for (const ManifestError& e : r.errors) {
+    out += e.ToString() + "\n";
+  }
+  return out;
+}
+
+// Replaces the first occurrence of `from` in `text` with `to` (the test fails if absent).
+inline std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
 inline void WriteFile(const std::filesystem::path& path, const std::string& text) {
   std::filesystem::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
