@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/reconciler_context.h"
+#include "src/arm/rate_limiter.h"
 #include "src/core/status.h"
 #include "src/model/validation.h"
 
@@ -77,6 +78,21 @@ ReconcileResult Reconciler::ReconcileKey(Context& ctx) {
     return ReconcileAbsent(ctx);  // neither wanted nor owned: no need to read ARM
   }
   absl::Status loaded = LoadLive(ctx);
+  if (IsRateLimitWait(loaded)) {
+    // Not sent (the read bucket is empty or a 429 paused reads): a wait, not a failure. The
+    // status changes only when there is none yet, or to say a finished write is being read
+    // back, with messages that name no duration (no rewrite per attempt).
+    if (completed) {
+      Report(ctx, kPhasePending, "ReadingBack",
+             "the ARM operation succeeded; reading the connection back when ARM's rate limit "
+             "allows");
+    } else if ((ctx.desired || ctx.record) && !deps_.status.Get(key)) {
+      Report(ctx, kPhasePending, "Throttled",
+             "reading the live state waits for ARM's rate limit (client-side token bucket or a "
+             "429's Retry-After)");
+    }
+    return ReconcileResult::RequeueAfter(RateLimitDelay(loaded));
+  }
   if (!loaded.ok()) {
     if (completed && IsRetryableReadError(loaded)) {
       // The write is done and stays done; only its read-back waits (throttled, most often).

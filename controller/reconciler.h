@@ -160,6 +160,9 @@ class Reconciler {
   absl::Duration LockRetry() const;
   // When to poll a new operation first: its Retry-After, else initial_poll_delay.
   absl::Duration FirstPoll(const ArmOperation& op) const;
+  // When to look again after a call the ARM rate limiter held back (IsRateLimitWait): its
+  // Retry-After, at least min_poll_interval.
+  absl::Duration RateLimitDelay(const absl::Status& wait) const;
   void CountDrift(const Context& ctx);
 
   // reconciler_status.cc: status output.

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "controller/reconciler.h"
 #include "controller/reconciler_context.h"
+#include "src/arm/rate_limiter.h"
 #include "src/core/status.h"
 #include "src/core/strings.h"
 #include "src/metrics/kustodian_metrics.h"
@@ -66,8 +67,18 @@ absl::Duration Reconciler::FirstPoll(const ArmOperation& op) const {
                              : options_.initial_poll_delay;
 }
 
+absl::Duration Reconciler::RateLimitDelay(const absl::Status& wait) const {
+  return std::max(GetRetryAfter(wait).value_or(options_.min_poll_interval),
+                  options_.min_poll_interval);
+}
+
 std::optional<ReconcileResult> Reconciler::PollPending(Context& ctx, const PendingOp& op) {
   absl::StatusOr<PollResult> poll = deps_.arm.Poll(op.op);
+  if (IsRateLimitWait(poll.status())) {
+    // Not sent: the read bucket is empty or a 429 paused reads. The operation's status stays as
+    // it is (the poll is only late), and nothing failed.
+    return ReconcileResult::RequeueAfter(RateLimitDelay(poll.status()));
+  }
   if (!poll.ok()) {
     if (absl::IsNotFound(poll.status())) {
       // The operation URL is gone: drop it and read the resource itself.
@@ -200,6 +211,15 @@ ReconcileResult Reconciler::ApplyDelete(Context& ctx, bool recreate) {
 
 ReconcileResult Reconciler::HandleArmError(Context& ctx, const absl::Status& error,
                                            std::string_view verb, const std::string& spec_hash) {
+  if (IsRateLimitWait(error)) {
+    // The write was not sent (client-side bucket, or a 429's pause): a wait, not a failure. The
+    // message names no duration, so a connection that waits several times is written once.
+    Report(ctx, kPhasePending, "Throttled",
+           absl::StrCat("the ", Av(verb),
+                        " waits for ARM's rate limit (client-side token bucket or a 429's "
+                        "Retry-After)"));
+    return ReconcileResult::RequeueAfter(RateLimitDelay(error));
+  }
   ctx.last_error = FormatArmError(error);
   std::string arm_message = std::string(error.message());
   if (absl::IsNotFound(error) && verb == "PUT") {

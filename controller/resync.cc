@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "src/arm/rate_limiter.h"
 #include "src/core/status.h"
 #include "src/metrics/kustodian_metrics.h"
 
@@ -123,6 +124,14 @@ int ResyncLoop::RunDue() {
     }
     std::lock_guard<std::mutex> lock(mu_);
     Schedule& s = schedule_[db_key];
+    if (IsRateLimitWait(status)) {
+      // Not sent (the read bucket is empty or a 429 paused reads): list again when a read may
+      // go out, neither as a failure (no error backoff) nor as a warning.
+      s.next_due = now + GetRetryAfter(status).value_or(absl::Milliseconds(100));
+      deps_.logger.Debug("resync LIST waits for ARM's rate limit",
+                         {{"database", db.ResponseId()}, {"error", std::string(status.message())}});
+      continue;
+    }
     ++s.failures;
     absl::Duration cap = interval > absl::ZeroDuration() ? interval : kMaxErrorBackoffWhenOff;
     absl::Duration wait = options_.error_backoff;

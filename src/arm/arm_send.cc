@@ -108,10 +108,11 @@ absl::StatusOr<ArmClientImpl::Answer> ArmClientImpl::Send(const Call& call,
         return error;
       }
       server_wait = ParseRetryAfter(response->headers);
-      if (code == 429) {
-        // ARM's bucket is empty for the whole subscription: hold back every caller.
-        limiter_.ObserveThrottled(call.subscription, call.op_type,
-                                  server_wait.value_or(absl::Seconds(1)));
+      if (code == 429 && server_wait.has_value()) {
+        // ARM's throttling answer (it always says when to come back): its bucket is empty for
+        // the whole subscription, so hold back every caller. A 429 without Retry-After is not
+        // ARM's bucket (a resource provider's own "busy"): only this request backs off.
+        limiter_.ObserveThrottled(call.subscription, call.op_type, *server_wait);
       }
     }
     absl::Duration wait = RetryBackoff(options_.retry, retries, server_wait, JitterSample());

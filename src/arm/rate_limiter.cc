@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "src/core/arm_id.h"
@@ -26,7 +27,20 @@ std::string_view TypeName(ArmOpType type) {
   return "reads";
 }
 
+constexpr char kRateLimitWaitUrl[] = "type.kustodian.io/rate-limit-wait";
+
 }  // namespace
+
+absl::Status RateLimitWaitError(std::string_view message, absl::Duration wait) {
+  absl::Status status = absl::UnavailableError(Av(message));
+  SetRetryAfter(status, wait);
+  status.SetPayload(kRateLimitWaitUrl, absl::Cord("1"));
+  return status;
+}
+
+bool IsRateLimitWait(const absl::Status& status) {
+  return !status.ok() && status.GetPayload(kRateLimitWaitUrl).has_value();
+}
 
 RateLimiter::RateLimiter(RateLimitOptions options, Clock& clock)
     : options_(options), clock_(clock) {}
@@ -72,11 +86,11 @@ absl::Status RateLimiter::Acquire(std::string_view subscription, ArmOpType type,
         } else {
           absl::Duration pause = it->second - now;
           if (pause > *inline_budget) {
-            absl::Status status = absl::UnavailableError(absl::StrCat(
-                "ARM throttled ", Av(TypeName(type)), " for subscription ", Av(subscription),
-                " (429); waiting ", absl::FormatDuration(pause), " as its Retry-After asked"));
-            SetRetryAfter(status, pause);
-            return status;
+            return RateLimitWaitError(
+                absl::StrCat("ARM throttled ", Av(TypeName(type)), " for subscription ",
+                             Av(subscription), " (429); waiting ", absl::FormatDuration(pause),
+                             " as its Retry-After asked"),
+                pause);
           }
           wait = pause;
         }
@@ -98,11 +112,11 @@ absl::Status RateLimiter::Acquire(std::string_view subscription, ArmOpType type,
         wait += absl::Milliseconds(static_cast<int64_t>(std::max(ms, 1.0)));
       }
       if (wait > *inline_budget) {
-        absl::Status status = absl::UnavailableError(absl::StrCat(
-            "client-side ARM rate limit: no ", Av(TypeName(type)), " token for subscription ",
-            Av(subscription), " for ", absl::FormatDuration(wait)));
-        SetRetryAfter(status, wait);
-        return status;
+        return RateLimitWaitError(
+            absl::StrCat("client-side ARM rate limit: no ", Av(TypeName(type)),
+                         " token for subscription ", Av(subscription), " for ",
+                         absl::FormatDuration(wait)),
+            wait);
       }
       bucket.tokens -= 1.0;  // reserved: the bucket goes negative until it refills
     }

@@ -33,6 +33,13 @@ struct RateLimitOptions {
   BucketOptions deletes{200, 10};
 };
 
+// True for the errors RateLimiter::Acquire returns: the call was never sent, because the
+// client-side bucket or the shared pause after a 429 holds it back for GetRetryAfter(status).
+// A wait, not a failure: callers requeue for that long without reporting an error.
+bool IsRateLimitWait(const absl::Status& status);
+// Such an error: Unavailable with `message`, Retry-After `wait` and the rate-limit-wait mark.
+absl::Status RateLimitWaitError(std::string_view message, absl::Duration wait);
+
 // Thread-safe.
 class RateLimiter {
  public:

@@ -58,6 +58,47 @@ TEST_F(ArmClientTest, ThrottlePauseHoldsWithBucketsOff) {
   EXPECT_TRUE(transport_.Verify());
 }
 
+// A caller held back by the shared pause gets a rate-limit wait (nothing was sent), which the
+// reconciler treats as a wait; ARM's own 429 answer is not one.
+TEST_F(ArmClientTest, HeldBackCallerGetsRateLimitWaitNotArmError) {
+  ArmClientOptions options = TestOptions();
+  options.retry.max_attempts = 1;
+  DataConnectionId id = TestId();
+  transport_.Expect("GET", ResourceUrl(id), Throttled("3"));
+  ArmClientImpl& client = Client(options);
+  absl::StatusOr<LiveConnection> first = client.Get(id);
+  EXPECT_FALSE(IsRateLimitWait(first.status())) << first.status();
+  absl::StatusOr<LiveConnection> second = client.Get(TestId("other"));
+  EXPECT_TRUE(IsRateLimitWait(second.status())) << second.status();
+  EXPECT_EQ(GetRetryAfter(second.status()), absl::Seconds(3));
+  EXPECT_EQ(transport_.RequestCount(), 1u);
+}
+
+// A 429 without Retry-After is not ARM's subscription throttling (ARM always says when to come
+// back; resource providers answer 429 for their own "busy"): that request backs off on its own
+// schedule, and other callers are not paused. At 3% of requests under the fault soak, pausing
+// every read for 1 s on each of them halved the daemon's read rate.
+TEST_F(ArmClientTest, ThrottledWithoutRetryAfterBacksOffAloneWithoutPausingOthers) {
+  DataConnectionId id = TestId();
+  transport_.Expect("GET", ResourceUrl(id),
+                    ScriptedTransport::Json(429, ArmError("TooManyRequests", "busy")));
+  transport_.Expect("GET", ResourceUrl(id), ScriptedTransport::Json(200, ConnectionJson(id)));
+  ArmClientImpl& client = Client();
+  absl::Time start = clock_.Now();
+  absl::StatusOr<LiveConnection> live = client.Get(id);
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_EQ(clock_.Now() - start, absl::Milliseconds(500));  // the request's own backoff
+  EXPECT_EQ(throttled_, 1);
+  EXPECT_EQ(client.Limiter().PausedFor(kSub, ArmOpType::kRead), absl::ZeroDuration());
+  // Another read goes out at once.
+  transport_.Expect("GET", ResourceUrl(TestId("other")),
+                    ScriptedTransport::Json(200, ConnectionJson(TestId("other"))));
+  start = clock_.Now();
+  EXPECT_TRUE(client.Get(TestId("other")).ok());
+  EXPECT_EQ(clock_.Now(), start);
+  EXPECT_TRUE(transport_.Verify());
+}
+
 TEST_F(ArmClientTest, ServiceUnavailableRetriedUpToMaxAttempts) {
   ArmClientOptions options = TestOptions();
   options.max_inline_wait = absl::Minutes(1);

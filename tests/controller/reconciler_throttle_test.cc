@@ -296,5 +296,83 @@ TEST(ReconcilerThrottleTest, ManyKeysOnOneClusterConvergeUnderThrottling) {
   }
 }
 
+bool HasReason(const std::optional<ConnectionStatus>& s, const std::string& reason) {
+  if (!s) {
+    return false;
+  }
+  for (const Condition& c : s->conditions) {
+    if (c.reason == reason) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A poll the client's read bucket holds back was never sent: the pass requeues for the token's
+// wait, and the operation's status stays as it was (no PollFailed, no error, no rewrite with a
+// new duration at every attempt; the fault soak saw 179 such "failures" in 12 s).
+TEST(ReconcilerThrottleTest, PollHeldBackByTheReadBucketIsAWaitNotAFailure) {
+  RateLimitOptions limits;
+  limits.reads = {1, 0.5};  // one read every 2 s
+  ThrottleHarness h(limits);
+  DataConnectionSpec a = MakeSpec("a");
+  h.desired.ApplyFile("m.yaml", {a});
+  ReconcileResult r = h.reconciler->Reconcile(a.id.Key());  // LIST (the token), PUT
+  ASSERT_EQ(r.outcome, ReconcileResult::kRequeueAfter) << r.error;
+  ASSERT_EQ(r.requeue_after, absl::Seconds(1));
+  const std::optional<ConnectionStatus> before = h.status.Get(a.id.Key());
+  h.clock.Advance(absl::Seconds(1));
+  r = h.reconciler->Reconcile(a.id.Key());  // half a token: the poll waits 1 s more
+  EXPECT_EQ(r.outcome, ReconcileResult::kRequeueAfter) << r.error;
+  EXPECT_EQ(r.requeue_after, absl::Seconds(1));
+  EXPECT_EQ(h.server.Count("GET operation"), 0);
+  std::optional<ConnectionStatus> now = h.status.Get(a.id.Key());
+  ASSERT_TRUE(now.has_value());
+  EXPECT_EQ(now->phase, kPhaseCreating);
+  EXPECT_FALSE(HasReason(now, "PollFailed"));
+  EXPECT_EQ(now->last_error, "");
+  EXPECT_EQ(now->conditions.size(), before->conditions.size());
+  EXPECT_EQ(h.cluster_lock.HeldCount(), 1u);  // the operation still runs and holds it
+  ReconcileResult last;
+  h.Drive(a.id.Key(), 10, &last);
+  EXPECT_EQ(last.outcome, ReconcileResult::kDone) << last.error;
+  EXPECT_EQ(h.server.Count("PUT"), 1);
+  EXPECT_EQ(h.Phase(a.id.Key()), kPhaseReady);
+}
+
+// A write the client's write bucket holds back: Pending/Throttled (not Error), no error to
+// retry with backoff, the cluster lock free for others meanwhile, and the PUT goes out after
+// the wait.
+TEST(ReconcilerThrottleTest, WriteHeldBackByTheWriteBucketWaitsWithoutFailing) {
+  RateLimitOptions limits;
+  limits.writes = {1, 0.1};  // one write every 10 s
+  ThrottleHarness h(limits);
+  DataConnectionSpec a = MakeSpec("a");
+  h.desired.ApplyFile("m.yaml", {a});
+  ReconcileResult last;
+  h.Drive(a.id.Key(), 10, &last);
+  ASSERT_EQ(last.outcome, ReconcileResult::kDone) << last.error;
+  a.properties["tableName"] = "Other";
+  h.desired.ApplyFile("m.yaml", {a});
+  ReconcileResult r = h.reconciler->Reconcile(a.id.Key());
+  EXPECT_EQ(r.outcome, ReconcileResult::kRequeueAfter) << r.error;
+  EXPECT_GT(r.requeue_after, absl::Seconds(2));  // beyond the inline budget
+  EXPECT_LE(r.requeue_after, absl::Seconds(10));
+  EXPECT_EQ(h.server.Count("PUT"), 1);
+  std::optional<ConnectionStatus> s = h.status.Get(a.id.Key());
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->phase, kPhasePending);
+  EXPECT_TRUE(HasReason(s, "Throttled"));
+  EXPECT_EQ(s->last_error, "");
+  EXPECT_EQ(h.cluster_lock.HeldCount(), 0u);
+  h.clock.Advance(r.requeue_after);
+  r = h.reconciler->Reconcile(a.id.Key());
+  EXPECT_EQ(r.outcome, ReconcileResult::kRequeueAfter) << r.error;
+  EXPECT_EQ(h.server.Count("PUT"), 2);
+  h.Drive(a.id.Key(), 10, &last);
+  EXPECT_EQ(last.outcome, ReconcileResult::kDone) << last.error;
+  EXPECT_EQ(h.Phase(a.id.Key()), kPhaseReady);
+}
+
 }  // namespace
 }  // namespace kustodian

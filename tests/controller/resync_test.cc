@@ -9,6 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "src/arm/rate_limiter.h"
 #include "src/metrics/kustodian_metrics.h"
 #include "tests/fakes/fake_arm_client.h"
 #include "tests/fakes/fake_clock.h"
@@ -116,6 +117,29 @@ TEST_F(ResyncTest, FailedListBacksOffAndKeepsNotReady) {
   EXPECT_EQ(loop->RunDue(), 0) << "backing off";
   EXPECT_EQ(arm_.calls(FakeArmClient::Method::kList), 1);
   clock_.Advance(absl::Seconds(6));
+  EXPECT_EQ(loop->RunDue(), 1);
+  EXPECT_TRUE(loop->AllListed());
+}
+
+// A LIST the ARM rate limiter held back was not sent: it goes out when the token is due, not
+// after the error backoff (5 s, doubling), and a later real failure still starts at 5 s.
+TEST_F(ResyncTest, ListHeldBackByTheRateLimiterRetriesWhenTheTokenIsDue) {
+  desired_.ApplyFile("a.yaml", {SpecIn(kDbA, "a1")});
+  auto loop = MakeLoop(absl::Minutes(5));
+  arm_.InjectError(FakeArmClient::Method::kList,
+                   RateLimitWaitError("no reads token", absl::Milliseconds(40)));
+  arm_.InjectError(FakeArmClient::Method::kList,
+                   RateLimitWaitError("no reads token", absl::Milliseconds(40)));
+  EXPECT_EQ(loop->RunDue(), 0);
+  clock_.Advance(absl::Milliseconds(40));
+  EXPECT_EQ(loop->RunDue(), 0);
+  clock_.Advance(absl::Milliseconds(40));
+  arm_.InjectError(FakeArmClient::Method::kList, absl::UnavailableError("503"));
+  EXPECT_EQ(loop->RunDue(), 0);
+  EXPECT_EQ(arm_.calls(FakeArmClient::Method::kList), 3);
+  clock_.Advance(absl::Milliseconds(4900));
+  EXPECT_EQ(loop->RunDue(), 0) << "a real failure backs off 5 s (the first one)";
+  clock_.Advance(absl::Milliseconds(100));
   EXPECT_EQ(loop->RunDue(), 1);
   EXPECT_TRUE(loop->AllListed());
 }
