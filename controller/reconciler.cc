@@ -114,6 +114,20 @@ ReconcileResult Reconciler::ReconcileKey(Context& ctx) {
       Notify(ctx, ReconcileEvent::kFailed, message);
       return ReconcileResult::Terminal(loaded);
     }
+    if (!ctx.desired && ctx.record && absl::IsNotFound(loaded) &&
+        GetArmErrorCode(loaded) != "SubscriptionNotFound") {
+      // Owned, no longer wanted, and its database (or cluster, or resource group) is gone: so
+      // is the connection. Forget it as when it is missing (nothing is deleted in Azure), so a
+      // DataConnection's finalizer is not held forever. A SubscriptionNotFound may come from
+      // the wrong tenant and stays a read failure.
+      deps_.journal.Remove(key);
+      deps_.prune_guard.Forget(key);
+      ForgetStatus(ctx);
+      deps_.logger.Info(
+          "managed connection's database no longer exists and it has no manifest; forgetting it",
+          {{"key", key}, {"error", std::string(loaded.message())}});
+      return ReconcileResult::Done();
+    }
     if (ctx.desired || ctx.record) {
       ctx.last_error = FormatArmError(loaded);
       Report(ctx, kPhaseError, "ReadFailed",

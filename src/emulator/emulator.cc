@@ -93,6 +93,7 @@ ServerResponse Emulator::Handle(const ServerRequest& request) {
   record.correlation_id = ctx.correlation_id;
   record.fault = ctx.fault;
   record.throttled = ctx.throttle.has_value() && !ctx.throttle->allowed;
+  record.principal = ctx.principal;
   log_.Add(record);
   if (options_.log_requests && logger_ != nullptr) {
     LogFields fields = {{"method", request.method},
@@ -113,6 +114,9 @@ ServerResponse Emulator::HandleLocked(const ServerRequest& request, const Route&
     case RouteKind::kToken:
       if (request.method != "POST") {
         break;
+      }
+      if (std::string client_id = ParseForm(request.body)["client_id"]; !client_id.empty()) {
+        ctx.principal = client_id;
       }
       return HandleTokenRequest(request, route.tenant, principals_, authority_,
                                 AuthSettings{options_.token_lifetime}, ctx.now, rng_);

@@ -41,7 +41,8 @@ nlohmann::ordered_json RequestLog::RequestsSince(int64_t since) const {
                                    {"clientRequestId", r.client_request_id},
                                    {"correlationId", r.correlation_id},
                                    {"fault", r.fault},
-                                   {"throttled", r.throttled}};
+                                   {"throttled", r.throttled},
+                                   {"principal", r.principal}};
     list.push_back(std::move(item));
   }
   nlohmann::ordered_json out;

@@ -25,6 +25,10 @@ struct RequestRecord {
   std::string correlation_id;
   std::string fault;  // injected fault kind, "" = none
   bool throttled = false;
+  // Who called: for ARM calls the authenticated caller (the token's oid, else its appid; "dev"
+  // for the dev token; "anonymous" without auth or when it failed); for a token request the
+  // client_id of its form; "anonymous" otherwise.
+  std::string principal;
 };
 
 // Not thread-safe (the Emulator guards it). Keeps the last `capacity` records.

@@ -10,16 +10,12 @@
 namespace kustodian {
 namespace {
 
+using testing_util::ArmError;
 using testing_util::Harness;
 using testing_util::LiveFrom;
 using testing_util::MakeSpec;
 using testing_util::ScopedDir;
 using Method = FakeArmClient::Method;
-
-absl::Status ArmError(absl::Status status, std::string_view code) {
-  SetArmErrorCode(status, code);
-  return status;
-}
 
 TEST(ReconcilerErrorsTest, BadRequestStallsAndIsNotRetriedUntilTheSpecChanges) {
   Harness h;

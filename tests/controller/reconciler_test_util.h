@@ -22,6 +22,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "src/core/logging.h"
+#include "src/core/status.h"
 #include "src/metrics/kustodian_metrics.h"
 #include "src/metrics/registry.h"
 #include "tests/fakes/fake_arm_client.h"
@@ -52,6 +53,12 @@ inline DataConnectionSpec MakeSpec(const std::string& name, const std::string& c
 }
 
 // What ARM would report for `spec` (display-name location, as real ARM does).
+// `status` carrying ARM's error `code` (as the ArmClient reports it).
+inline absl::Status ArmError(absl::Status status, std::string_view code) {
+  SetArmErrorCode(status, code);
+  return status;
+}
+
 inline LiveConnection LiveFrom(const DataConnectionSpec& spec) {
   LiveConnection live;
   live.id = spec.id;

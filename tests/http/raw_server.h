@@ -1,10 +1,14 @@
 // A tiny raw-socket HTTP/1.1 server on 127.0.0.1 for transport tests that must see
 // connections: it counts accepted connections and can close a connection instead of
-// answering (to play a keep-alive socket that died under the client).
+// answering (to play a keep-alive socket that died under the client), or close a connection
+// that stays idle too long after a response (a server's keep-alive timeout), over plain TCP or
+// TLS (OpenSSL; an idle close then sends close_notify first, as TLS servers do).
 #pragma once
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,8 +37,22 @@ class RawServer {
   // to answer (true) or close the connection without a response (false).
   using Policy = std::function<bool(int connection, int request)>;
 
-  explicit RawServer(Policy policy = nullptr) : policy_(std::move(policy)) {
+  // `idle_timeout_ms` > 0: a connection with no new request that long after a response is
+  // closed by the server, as httplib's and most servers' keep-alive timeout does.
+  // `cert_file` and `key_file` (PEM) non-empty: serve TLS; check TlsReady().
+  explicit RawServer(Policy policy = nullptr, int idle_timeout_ms = 0,
+                     const std::string& cert_file = "", const std::string& key_file = "")
+      : policy_(std::move(policy)), idle_timeout_ms_(idle_timeout_ms) {
     IgnoreSigpipe();
+    if (!cert_file.empty()) {
+      ssl_ctx_ = SSL_CTX_new(TLS_server_method());
+      if (ssl_ctx_ == nullptr ||
+          SSL_CTX_use_certificate_chain_file(ssl_ctx_, cert_file.c_str()) != 1 ||
+          SSL_CTX_use_PrivateKey_file(ssl_ctx_, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+        return;
+      }
+      tls_ready_ = true;
+    }
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -51,13 +69,21 @@ class RawServer {
     port_ = ntohs(addr.sin_port);
     accept_thread_ = std::thread([this] { AcceptLoop(); });
   }
-  ~RawServer() { Stop(); }
+  ~RawServer() {
+    Stop();
+    if (ssl_ctx_ != nullptr) {
+      SSL_CTX_free(ssl_ctx_);
+    }
+  }
+  bool TlsReady() const { return tls_ready_; }
 
   int Port() const { return port_; }
   int Connections() const { return connections_.load(); }
   int Requests() const { return requests_.load(); }
+  // Connections closed by the idle timeout so far.
+  int IdleClosed() const { return idle_closed_.load(); }
   std::string Url(const std::string& path) const {
-    return absl::StrCat("http://127.0.0.1:", port_, path);
+    return absl::StrCat(ssl_ctx_ != nullptr ? "https" : "http", "://127.0.0.1:", port_, path);
   }
 
   void Stop() {
@@ -97,12 +123,36 @@ class RawServer {
     }
   }
 
+  // One accepted connection: a socket, with a TLS session when serving TLS.
+  struct Conn {
+    int fd = -1;
+    SSL* ssl = nullptr;
+
+    ssize_t Recv(char* data, size_t size) {
+      if (ssl == nullptr) {
+        return ::recv(fd, data, size, 0);
+      }
+      int n = SSL_read(ssl, data, static_cast<int>(size));
+      return n > 0 ? n : -1;
+    }
+    bool SendAll(const std::string& data) {
+      if (ssl == nullptr) {
+        return ::send(fd, data.data(), data.size(), MSG_NOSIGNAL) ==
+               static_cast<ssize_t>(data.size());
+      }
+      return SSL_write(ssl, data.data(), static_cast<int>(data.size())) ==
+             static_cast<int>(data.size());
+    }
+    // Bytes already read from the socket and decrypted, not yet returned by Recv.
+    bool HasPending() const { return ssl != nullptr && SSL_pending(ssl) > 0; }
+  };
+
   // Reads one request (headers plus Content-Length body). False on EOF or error.
-  static bool ReadRequest(int fd, std::string& buffer) {
+  static bool ReadRequest(Conn& conn, std::string& buffer) {
     std::array<char, 4096> chunk;
     size_t header_end;
     while ((header_end = buffer.find("\r\n\r\n")) == std::string::npos) {
-      ssize_t n = ::recv(fd, chunk.data(), chunk.size(), 0);
+      ssize_t n = conn.Recv(chunk.data(), chunk.size());
       if (n <= 0) {
         return false;
       }
@@ -117,7 +167,7 @@ class RawServer {
     }
     size_t total = header_end + 4 + body_length;
     while (buffer.size() < total) {
-      ssize_t n = ::recv(fd, chunk.data(), chunk.size(), 0);
+      ssize_t n = conn.Recv(chunk.data(), chunk.size());
       if (n <= 0) {
         return false;
       }
@@ -127,9 +177,31 @@ class RawServer {
     return true;
   }
 
+  // False when nothing arrives on the connection within the idle timeout (none set: true).
+  bool AwaitNextRequest(const Conn& conn, const std::string& buffer) const {
+    if (idle_timeout_ms_ <= 0 || !buffer.empty() || conn.HasPending()) {
+      return true;
+    }
+    pollfd p{};
+    p.fd = conn.fd;
+    p.events = POLLIN;
+    return ::poll(&p, 1, idle_timeout_ms_) != 0;
+  }
+
   void Serve(int fd, int connection) {
+    Conn conn{fd, nullptr};
+    if (ssl_ctx_ != nullptr) {
+      conn.ssl = SSL_new(ssl_ctx_);
+      if (conn.ssl == nullptr || SSL_set_fd(conn.ssl, fd) != 1 || SSL_accept(conn.ssl) != 1) {
+        if (conn.ssl != nullptr) {
+          SSL_free(conn.ssl);
+        }
+        ::shutdown(fd, SHUT_RDWR);
+        return;
+      }
+    }
     std::string buffer;
-    for (int request = 0; ReadRequest(fd, buffer); ++request) {
+    for (int request = 0; ReadRequest(conn, buffer); ++request) {
       requests_.fetch_add(1);
       if (policy_ && !policy_(connection, request)) {
         break;
@@ -138,20 +210,35 @@ class RawServer {
       std::string response = absl::StrCat(
           "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ", body.size(),
           "\r\n\r\n", body);
-      if (::send(fd, response.data(), response.size(), MSG_NOSIGNAL) < 0) {
+      if (!conn.SendAll(response)) {
         break;
       }
+      if (!AwaitNextRequest(conn, buffer)) {
+        if (conn.ssl != nullptr) {
+          SSL_shutdown(conn.ssl);  // close_notify, then the FIN
+        }
+        ::shutdown(fd, SHUT_RDWR);
+        idle_closed_.fetch_add(1);
+        break;
+      }
+    }
+    if (conn.ssl != nullptr) {
+      SSL_free(conn.ssl);
     }
     // Closed in Stop(), so Stop() never shuts down a reused descriptor number.
     ::shutdown(fd, SHUT_RDWR);
   }
 
   Policy policy_;
+  const int idle_timeout_ms_;
+  SSL_CTX* ssl_ctx_ = nullptr;
+  bool tls_ready_ = false;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopped_{false};
   std::atomic<int> connections_{0};
   std::atomic<int> requests_{0};
+  std::atomic<int> idle_closed_{0};
   std::thread accept_thread_;
   std::mutex mu_;
   std::vector<int> conn_fds_;              // guarded by mu_

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,12 +94,21 @@ absl::Status ChildProcess::Start() {
   if (fd < 0) {
     return absl::InternalError(absl::StrCat("cannot open log ", log_path_));
   }
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     close(fd);
     return absl::InternalError("fork failed");
   }
   if (pid == 0) {
+    // Die with the test process: a test binary that crashes (or is killed) must leave no
+    // daemons, emulators or API servers behind. The signal is tied to the thread that forked,
+    // so children must be started from a thread that lives as long as they should (every test
+    // starts them from its main thread). If the parent died between fork and prctl, the child
+    // was re-parented already and no signal would come: leave at once.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+      _exit(127);
+    }
     dup2(fd, STDOUT_FILENO);
     dup2(fd, STDERR_FILENO);
     int devnull = open("/dev/null", O_RDONLY);

@@ -38,7 +38,8 @@ class TempDir {
 };
 
 // A child process whose stdout and stderr go to a log file. Killed (SIGKILL) on destruction
-// if still running.
+// if still running, and by the kernel when the thread that started it exits (PR_SET_PDEATHSIG),
+// so a crashed test binary leaves no orphans: start children from the test's main thread.
 class ChildProcess {
  public:
   ChildProcess(std::vector<std::string> argv, std::string log_path,

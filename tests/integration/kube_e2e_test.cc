@@ -5,11 +5,14 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <fstream>
 #include <functional>
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -24,6 +27,13 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 
 constexpr absl::Duration kConverge = absl::Seconds(45);
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 void CreateNamespace(KubeE2EEnv& env, const std::string& ns) {
   CommandResult r = env.Kubectl({"create", "namespace", ns});
@@ -606,6 +616,127 @@ TEST(KubeE2E, TwoShardsSplitResourcesWithoutOverlap) {
   EXPECT_EQ(env.MetricSum(*s1, "kustodian_arm_requests_total", {"method=\"PUT\"", "code=\"201\""}),
             per_shard["shard-1"]);
   EXPECT_EQ(env.CountRequests(since, "PUT", "/dataConnections/conn-"), 8);
+}
+
+// 7. spec.credentialRef (issue 4, docs/kubernetes.md "credentialRef"): a resource names a
+// Secret created by `kubectl create secret generic`. While the Secret is missing the resource
+// is Ready=False with reason CredentialNotFound and nothing is written; once it exists the
+// daemon gets a client-credentials token for that service principal from the emulator's token
+// endpoint (AZURE_AUTHORITY_HOST) and the PUT reaching ARM carries it (the emulator's request
+// log records who called), while a resource without credentialRef is still written with the
+// daemon's own identity. The client secret appears in no process log, status, Event or metric.
+TEST(KubeE2E, CredentialRefWritesAsTheSecretsServicePrincipal) {
+  constexpr char kTenant[] = "70000000-0000-0000-0000-000000000007";
+  constexpr char kClientId[] = "77777777-7777-7777-7777-777777777777";
+  constexpr char kObjectId[] = "87777777-7777-7777-7777-777777777777";
+  // Distinctive, so that any copy of it (or of its base64 form) is found.
+  constexpr char kClientSecret[] = "Zq8~credref-VALUE-4b1e9c";
+  std::string world = ReadFileOrEmpty(SourceDir() + "/examples/world.yaml");
+  ASSERT_THAT(world, HasSubstr("\nprincipals:\n"));
+  world = std::regex_replace(world, std::regex("\nprincipals:\n"),
+                             absl::StrCat("\nprincipals:\n  - clientId: ", kClientId,
+                                          "\n    clientSecret: ", kClientSecret, "\n    tenantId: ",
+                                          kTenant, "\n    objectId: ", kObjectId, "\n"));
+  KubeE2EEnv env({}, world);
+  ASSERT_TRUE(env.ok());
+  CreateNamespace(env, "adx");
+  KubeReplica* replica =
+      env.StartReplica("kustodian-0", {}, {{"AZURE_AUTHORITY_HOST", env.emulator.base_url}});
+  ASSERT_NE(replica, nullptr);
+
+  DcSpec sp{.name = "sp-orders", .table = "SpOrders", .credential_ref = "adx-writer"};
+  DcSpec own{.name = "own-orders", .table = "OwnOrders"};
+  const std::string sp_path = ExampleConnPath(sp.cluster, sp.database, sp.name);
+  const std::string own_path = ExampleConnPath(own.cluster, own.database, own.name);
+  const int64_t start = env.LastSeq();
+
+  // No Secret yet: Ready=False, reason CredentialNotFound, retried (not Stalled), not written.
+  ASSERT_EQ(env.Apply(sp).code, 0);
+  json missing = WaitDc(env, "adx", sp.name, [](const json& dc) {
+    return ConditionOf(dc, "Ready").value("reason", "") == "CredentialNotFound";
+  });
+  EXPECT_EQ(ConditionOf(missing, "Ready").value("status", ""), "False") << missing.dump(2);
+  EXPECT_EQ(ConditionOf(missing, "Reconciling").value("status", ""), "True") << missing.dump(2);
+  EXPECT_EQ(ConditionOf(missing, "Stalled").value("status", ""), "False") << missing.dump(2);
+  EXPECT_THAT(ConditionOf(missing, "Ready").value("message", ""), HasSubstr("adx-writer"));
+  EXPECT_EQ(env.CountRequests(start, "PUT", sp_path), 0)
+      << "nothing may be written with the daemon's identity instead";
+
+  // The Secret, made the way the docs say.
+  CommandResult created =
+      env.Kubectl({"-n", "adx", "create", "secret", "generic", "adx-writer",
+                   absl::StrCat("--from-literal=clientId=", kClientId),
+                   absl::StrCat("--from-literal=tenantId=", kTenant),
+                   absl::StrCat("--from-literal=clientSecret=", kClientSecret)});
+  ASSERT_EQ(created.code, 0) << created.out;
+  ASSERT_EQ(env.Apply(own).code, 0);
+  json ready = WaitReadyAt(env, "adx", sp.name, 1);
+  EXPECT_EQ(ConditionOf(ready, "Ready").value("reason", ""), "InSync") << ready.dump(2);
+  WaitReadyAt(env, "adx", own.name, 1);
+  std::optional<json> conn = env.EmulatorConnection(sp_path);
+  ASSERT_TRUE(conn.has_value());
+  EXPECT_EQ((*conn)["properties"].value("tableName", ""), "SpOrders");
+
+  // Who did what, from the emulator's request log.
+  int sp_tokens = 0;
+  int sp_puts = 0;
+  int own_puts = 0;
+  std::set<std::string> sp_callers;
+  std::set<std::string> list_callers;
+  for (const json& r : env.EmulatorRequests(start)) {
+    const std::string method = r.value("method", "");
+    const std::string path = r.value("path", "");
+    const std::string who = r.value("principal", "");
+    if (method == "POST" && path == absl::StrCat("/", kTenant, "/oauth2/v2.0/token") &&
+        who == kClientId && r.value("status", 0) == 200) {
+      ++sp_tokens;
+    }
+    if (absl::EqualsIgnoreCase(path, sp_path) &&
+        (method == "PUT" || method == "DELETE" || method == "GET")) {
+      sp_callers.insert(who);
+      sp_puts += method == "PUT" && r.value("status", 0) / 100 == 2;
+    }
+    if (absl::EqualsIgnoreCase(path, own_path) && method == "PUT") {
+      own_puts += who == "dev";
+    }
+    if (method == "GET" && absl::EndsWithIgnoreCase(path, "/dataConnections")) {
+      list_callers.insert(who);
+    }
+  }
+  EXPECT_GE(sp_tokens, 1) << "no token for " << kClientId << " from the emulator's token endpoint";
+  EXPECT_EQ(sp_puts, 1);
+  EXPECT_EQ(sp_callers, std::set<std::string>{kObjectId})
+      << "the connection must be written and read back as the Secret's service principal only";
+  EXPECT_EQ(own_puts, 1) << "a resource without credentialRef is written as the daemon";
+  // LISTs refresh the shared cache: always the daemon's identity (docs/kubernetes.md).
+  EXPECT_EQ(list_callers, std::set<std::string>{"dev"});
+
+  // The secret value, raw or base64 (as the Secret's data holds it), is nowhere to be seen.
+  const std::vector<std::string> needles = {kClientSecret, absl::Base64Escape(kClientSecret)};
+  auto expect_no_secret = [&](const std::string& where, const std::string& text) {
+    for (const std::string& needle : needles) {
+      EXPECT_EQ(text.find(needle), std::string::npos) << "the client secret leaked into " << where;
+    }
+  };
+  CommandResult dc_json = env.Kubectl({"-n", "adx", "get", "dc", sp.name, "-o", "json"});
+  ASSERT_EQ(dc_json.code, 0) << dc_json.out;
+  EXPECT_THAT(dc_json.out, HasSubstr("\"observedGeneration\""));
+  expect_no_secret("the resource", dc_json.out);
+  CommandResult events = env.Kubectl({"get", "events", "-A", "-o", "json"});
+  ASSERT_EQ(events.code, 0) << events.out;
+  // Not vacuous: the Events of this resource are there, the credential failure's included.
+  EXPECT_THAT(events.out, HasSubstr(sp.name));
+  EXPECT_THAT(events.out, HasSubstr("adx-writer"));
+  expect_no_secret("the Events", events.out);
+  const std::string metrics = env.Metrics(*replica);
+  EXPECT_THAT(metrics, HasSubstr("kustodian_arm_requests_total"));
+  expect_no_secret("the metrics", metrics);
+  const std::string daemon_log = replica->process->Log();
+  EXPECT_THAT(daemon_log, HasSubstr("adx-writer"));  // the log does talk about the Secret
+  expect_no_secret("the daemon's log", daemon_log);
+  expect_no_secret("the emulator's log", env.emulator.process->Log());
+  expect_no_secret("the API server's log", env.apiserver->Log());
+  expect_no_secret("kubectl's output", created.out);
 }
 
 }  // namespace

@@ -61,7 +61,10 @@ std::string DcYaml(const DcSpec& s) {
       "\n  kind: EventHub\n  properties:\n    eventHubResourceId: ", hub,
       "\n    consumerGroup: $Default\n    tableName: ", s.table,
       "\n    dataFormat: ", s.data_format, "\n",
-      s.deletion.empty() ? "" : absl::StrCat("  policy:\n    deletion: ", s.deletion, "\n"));
+      s.deletion.empty() ? "" : absl::StrCat("  policy:\n    deletion: ", s.deletion, "\n"),
+      s.credential_ref.empty()
+          ? ""
+          : absl::StrCat("  credentialRef:\n    name: ", s.credential_ref, "\n"));
 }
 
 KubeE2EEnv::KubeE2EEnv(std::vector<std::string> emulator_args, std::string world,
@@ -161,7 +164,8 @@ CommandResult KubeE2EEnv::Apply(const DcSpec& spec) {
 }
 
 KubeReplica* KubeE2EEnv::StartReplica(const std::string& identity,
-                                      const std::vector<std::string>& extra) {
+                                      const std::vector<std::string>& extra,
+                                      const std::map<std::string, std::string>& env) {
   std::vector<std::pair<std::string, std::string>> defaults = {
       {"--source", "kubernetes"},
       {"--kubeconfig", kubeconfig},
@@ -183,7 +187,7 @@ KubeReplica* KubeE2EEnv::StartReplica(const std::string& identity,
   auto replica = std::make_unique<KubeReplica>();
   replica->identity = identity;
   replica->process = std::make_unique<ChildProcess>(
-      argv, absl::StrCat(dir.path(), "/kustodian-", identity, "-", runs_++, ".log"));
+      argv, absl::StrCat(dir.path(), "/kustodian-", identity, "-", runs_++, ".log"), env);
   if (absl::Status st = replica->process->Start(); !st.ok()) {
     ADD_FAILURE() << st;
     return nullptr;
@@ -402,6 +406,19 @@ int KubeE2EEnv::CountRequests(int64_t since, const std::string& method, const st
     }
   }
   return n;
+}
+
+std::vector<json> KubeE2EEnv::EmulatorRequests(int64_t since) {
+  absl::StatusOr<json> j =
+      http_.GetJson(absl::StrCat(emulator.base_url, "/_admin/requests?since=", since));
+  EXPECT_TRUE(j.ok()) << j.status();
+  std::vector<json> out;
+  if (j.ok()) {
+    for (const json& r : j->value("requests", json::array())) {
+      out.push_back(r);
+    }
+  }
+  return out;
 }
 
 json ConditionOf(const json& dc, const std::string& type) {

@@ -32,6 +32,7 @@ struct DcSpec {
   // Replaces the Event Hub resource id (default: a valid one named after `name`).
   std::string event_hub_id;
   std::string data_format = "JSON";
+  std::string credential_ref;  // spec.credentialRef.name; "" = none (the daemon's identity)
 };
 std::string DcYaml(const DcSpec& spec);
 
@@ -75,10 +76,11 @@ class KubeE2EEnv {
   CommandResult Apply(const DcSpec& spec);
 
   // --- kustodian replicas ---
-  // Starts a replica with identity `identity` (--identity) plus `extra` flags. Waits until its
-  // HTTP endpoint is up. Returns nullptr (and records a failure) when it does not start.
-  KubeReplica* StartReplica(const std::string& identity,
-                            const std::vector<std::string>& extra = {});
+  // Starts a replica with identity `identity` (--identity) plus `extra` flags and `env`
+  // (e.g. AZURE_AUTHORITY_HOST) added to its environment. Waits until its HTTP endpoint is up.
+  // Returns nullptr (and records a failure) when it does not start.
+  KubeReplica* StartReplica(const std::string& identity, const std::vector<std::string>& extra = {},
+                            const std::map<std::string, std::string>& env = {});
   std::string Metrics(const KubeReplica& r);
   // Sum of the values of `family{...}` series whose labels contain every `label_part`
   // (e.g. `method="PUT"`). -1 when the metrics cannot be read.
@@ -108,6 +110,9 @@ class KubeE2EEnv {
   int64_t LastSeq();
   // Emulator requests after `since` with this method whose path contains `part` (any case).
   int CountRequests(int64_t since, const std::string& method, const std::string& part);
+  // The emulator's request log after `since` (GET /_admin/requests): seq, method, path,
+  // status, principal (who called), ...
+  std::vector<nlohmann::json> EmulatorRequests(int64_t since);
 
   TempDir dir;
   Emulator emulator;
