@@ -41,6 +41,25 @@ const Condition* ConnectionStatus::FindCondition(std::string_view type) const {
   return nullptr;
 }
 
+bool SameExceptSyncTime(const ConnectionStatus& a, const ConnectionStatus& b) {
+  if (a.phase != b.phase || a.observed_generation != b.observed_generation ||
+      a.spec_hash != b.spec_hash || a.conditions != b.conditions ||
+      a.provisioning_state != b.provisioning_state || a.last_error != b.last_error ||
+      a.pending_operation != b.pending_operation || a.plan_action != b.plan_action ||
+      a.key != b.key || a.arm_id != b.arm_id || a.name != b.name || a.file != b.file ||
+      a.kind != b.kind || a.plan_changes.size() != b.plan_changes.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.plan_changes.size(); ++i) {
+    const FieldChange& x = a.plan_changes[i];
+    const FieldChange& y = b.plan_changes[i];
+    if (x.path != y.path || x.old_value != y.old_value || x.new_value != y.new_value) {
+      return false;
+    }
+  }
+  return true;
+}
+
 void SetPhase(ConnectionStatus& status, std::string_view phase, std::string_view reason,
               std::string_view message, absl::Time now) {
   status.phase = std::string(phase);

@@ -44,6 +44,8 @@ struct Condition {
   std::string message;
   absl::Time last_transition_time = absl::UnixEpoch();
   int64_t observed_generation = 0;
+
+  bool operator==(const Condition&) const = default;
 };
 
 struct ConnectionStatus {
@@ -68,6 +70,10 @@ struct ConnectionStatus {
   // JSON with camelCase field names; times in RFC 3339 UTC; absent optional fields omitted.
   nlohmann::json ToJson() const;
 };
+
+// True when `a` and `b` have the same content in every field but last_sync_time (then their
+// status files differ at most in lastSyncTime). Cheap: no JSON is built.
+bool SameExceptSyncTime(const ConnectionStatus& a, const ConnectionStatus& b);
 
 // Sets `status.phase` and its three conditions the kstatus way: Ready=True only in phase Ready;
 // Reconciling=True while work is in progress (Pending, Creating, Updating, Deleting, Error,

@@ -14,8 +14,8 @@ std::vector<std::string> DesiredStore::ApplyFile(const std::string& file,
                                                  std::vector<std::string> errors) {
   std::lock_guard<std::mutex> lock(mu_);
   FileState& state = files_[file];
-  std::map<std::string, DesiredEntry> old_claims = std::move(state.claims);
-  std::map<std::string, DesiredEntry> claims;
+  std::map<std::string, EntryPtr> old_claims = std::move(state.claims);
+  std::map<std::string, EntryPtr> claims;
   std::set<std::string> duplicates;
   for (DataConnectionSpec& spec : specs) {
     std::string key = spec.id.Key();
@@ -25,7 +25,8 @@ std::vector<std::string> DesiredStore::ApplyFile(const std::string& file,
       continue;
     }
     std::string hash = SpecHash(spec);
-    claims.emplace(key, DesiredEntry{std::move(spec), std::move(hash), file});
+    claims.emplace(key, std::make_shared<const DesiredEntry>(
+                            DesiredEntry{std::move(spec), std::move(hash), file}));
   }
   std::set<std::string> keep(rejected_keys.begin(), rejected_keys.end());
   for (const std::string& key : duplicates) {
@@ -68,7 +69,7 @@ std::vector<std::string> DesiredStore::RemoveFile(const std::string& file) {
   if (it == files_.end()) {
     return {};
   }
-  std::map<std::string, DesiredEntry> old_claims = std::move(it->second.claims);
+  std::map<std::string, EntryPtr> old_claims = std::move(it->second.claims);
   files_.erase(it);
   std::vector<std::string> changed;
   for (const auto& [key, entry] : old_claims) {
@@ -80,7 +81,7 @@ std::vector<std::string> DesiredStore::RemoveFile(const std::string& file) {
 }
 
 bool DesiredStore::RecomputeLocked(const std::string& key) {
-  std::vector<const DesiredEntry*> claimants;
+  std::vector<const EntryPtr*> claimants;
   for (const auto& [file, state] : files_) {
     auto it = state.claims.find(key);
     if (it != state.claims.end()) {
@@ -99,12 +100,12 @@ bool DesiredStore::RecomputeLocked(const std::string& key) {
     entries_.erase(current);
     return true;
   }
-  const DesiredEntry& next = *claimants.front();
-  if (current != entries_.end() && current->second == next) {
+  const EntryPtr& next = *claimants.front();
+  if (current != entries_.end() && *current->second == *next) {
     current->second = next;  // refresh fields the comparison ignores (e.g. source line)
     return false;
   }
-  IndexLocked(key, &next);  // before the assignment: it reads the old entry's database
+  IndexLocked(key, next.get());  // before the assignment: it reads the old entry's database
   entries_[key] = next;
   return true;
 }
@@ -112,7 +113,7 @@ bool DesiredStore::RecomputeLocked(const std::string& key) {
 void DesiredStore::IndexLocked(const std::string& key, const DesiredEntry* entry) {
   auto current = entries_.find(key);
   if (current != entries_.end()) {
-    std::string old_db = current->second.spec.id.Database().Key();
+    std::string old_db = current->second->spec.id.Database().Key();
     auto it = databases_.find(old_db);
     if (it != databases_.end()) {
       it->second.keys.erase(key);
@@ -168,7 +169,33 @@ std::optional<DesiredEntry> DesiredStore::Get(const std::string& key) const {
   if (it == entries_.end()) {
     return std::nullopt;
   }
-  return it->second;
+  return *it->second;
+}
+
+std::shared_ptr<const DesiredEntry> DesiredStore::Find(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(key);
+  return it == entries_.end() ? nullptr : it->second;
+}
+
+absl::Duration DesiredStore::MinResyncInterval(const std::string& db_key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::Duration out = absl::ZeroDuration();
+  auto db = databases_.find(db_key);
+  if (db == databases_.end()) {
+    return out;
+  }
+  for (const std::string& key : db->second.keys) {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) {
+      continue;
+    }
+    absl::Duration d = it->second->spec.policy.resync_interval;
+    if (d > absl::ZeroDuration() && (out == absl::ZeroDuration() || d < out)) {
+      out = d;
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> DesiredStore::Keys() const {
@@ -196,6 +223,16 @@ std::vector<DatabaseId> DesiredStore::Databases() const {
   out.reserve(databases_.size());
   for (const auto& [db_key, index] : databases_) {
     out.push_back(index.id);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, DatabaseId>> DesiredStore::DatabasesByKey() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<std::string, DatabaseId>> out;
+  out.reserve(databases_.size());
+  for (const auto& [db_key, index] : databases_) {
+    out.emplace_back(db_key, index.id);
   }
   return out;
 }

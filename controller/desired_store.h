@@ -4,12 +4,14 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "src/core/arm_id.h"
 #include "src/model/data_connection.h"
 
@@ -56,19 +58,30 @@ class DesiredStore {
 
   // The effective entry of `key`, or nullopt when no file declares it.
   std::optional<DesiredEntry> Get(const std::string& key) const;
+  // The same without copying the spec: the entry is immutable and shared (a later ApplyFile
+  // replaces it, it never changes it), or nullptr when no file declares `key`.
+  std::shared_ptr<const DesiredEntry> Find(const std::string& key) const;
+  // The smallest positive spec.policy.resync_interval of the entries of database `db_key`,
+  // or ZeroDuration() when it has none. Copies no spec.
+  absl::Duration MinResyncInterval(const std::string& db_key) const;
   // Every key with an effective entry, sorted.
   std::vector<std::string> Keys() const;
   // Keys whose target database has DatabaseId::Key() == `db_key`, sorted.
   std::vector<std::string> ForDatabase(const std::string& db_key) const;
   // Every database that has at least one entry, ordered by key.
   std::vector<DatabaseId> Databases() const;
+  // The same with their DatabaseId::Key() (already known here; no need to compute it again).
+  std::vector<std::pair<std::string, DatabaseId>> DatabasesByKey() const;
   // Every file known to the store (applied or kept), sorted.
   std::vector<std::string> Files() const;
   size_t size() const;
 
  private:
+  // Entries are immutable and shared between a file's claim and the effective entry (one copy
+  // of each spec in memory, not two).
+  using EntryPtr = std::shared_ptr<const DesiredEntry>;
   struct FileState {
-    std::map<std::string, DesiredEntry> claims;  // key -> what this file declares
+    std::map<std::string, EntryPtr> claims;  // key -> what this file declares
     std::vector<std::string> errors;
   };
   struct DatabaseIndex {
@@ -82,7 +95,7 @@ class DesiredStore {
 
   mutable std::mutex mu_;
   std::map<std::string, FileState> files_;          // guarded by mu_
-  std::map<std::string, DesiredEntry> entries_;     // guarded by mu_; effective entries
+  std::map<std::string, EntryPtr> entries_;         // guarded by mu_; effective entries
   std::map<std::string, DatabaseIndex> databases_;  // guarded by mu_; db key -> keys
 };
 

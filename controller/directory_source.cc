@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <functional>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -25,6 +27,8 @@ std::vector<std::string> ToStrings(const std::vector<ManifestError>& errors) {
 // (file times are coarse, a few ms) without its stamp changing: such a file is loaded again at
 // the next pass instead of being reused (git's "racily clean" rule).
 constexpr absl::Duration kRacyWindow = absl::Seconds(2);
+
+size_t KeyHash(const std::string& key) { return std::hash<std::string>{}(key); }
 
 }  // namespace
 
@@ -56,9 +60,9 @@ void DirectorySource::Remember(const FileLoadResult& f) {
     return;
   }
   CachedFile& c = it->second;
-  c.keys.clear();
+  c.key_hashes.clear();
   for (const LoadedManifest& m : f.manifests) {
-    c.keys.push_back(m.spec.id.Key());
+    c.key_hashes.push_back(KeyHash(m.spec.id.Key()));
   }
   c.load_rejected = f.rejected_keys;
   c.load_errors = ToStrings(f.errors);
@@ -111,18 +115,19 @@ DirectoryPassResult DirectorySource::Pass() {
   // Keys declared more than once (in one file or across files): every unchanged file holding
   // one is loaded too, so RejectDuplicateTargets sees every definition. So is an unchanged file
   // whose last application differs from what it would get now (it was a duplicate before).
-  std::map<std::string, int> key_uses;
+  // (By key hash: two keys sharing a hash only make their files load again, which is safe.)
+  std::unordered_map<size_t, int> key_uses;
   for (size_t i = 0; i < n; ++i) {
     if (load[i]) {
       continue;
     }
-    for (const std::string& key : cache_[scan.files[i]].keys) {
-      ++key_uses[key];
+    for (size_t hash : cache_[scan.files[i]].key_hashes) {
+      ++key_uses[hash];
     }
   }
   for (const FileLoadResult& f : files) {
     for (const LoadedManifest& m : f.manifests) {
-      ++key_uses[m.spec.id.Key()];
+      ++key_uses[KeyHash(m.spec.id.Key())];
     }
   }
   for (size_t i = 0; i < n; ++i) {
@@ -132,8 +137,8 @@ DirectoryPassResult DirectorySource::Pass() {
     const CachedFile& c = cache_[scan.files[i]];
     bool reload =
         !c.applied || c.applied_rejected != c.load_rejected || c.applied_errors != c.load_errors;
-    for (const std::string& key : c.keys) {
-      reload = reload || key_uses[key] > 1;
+    for (size_t hash : c.key_hashes) {
+      reload = reload || key_uses[hash] > 1;
     }
     if (reload) {
       load_file(i);
@@ -170,7 +175,7 @@ DirectoryPassResult DirectorySource::Pass() {
     // Unchanged, no duplicate, applied exactly so last time: the DesiredStore holds it already.
     seen_files.insert(scan.files[i]);
     ++result.files;
-    result.manifests += static_cast<int>(cache_[scan.files[i]].keys.size());
+    result.manifests += static_cast<int>(cache_[scan.files[i]].key_hashes.size());
   }
   for (FileLoadResult& f : files) {
     seen_files.insert(f.file);

@@ -78,8 +78,10 @@ class DirectorySource {
   // files then parses only the edited ones), and what was last given to the DesiredStore for it.
   struct CachedFile {
     FileStamp stamp;
-    bool reusable = false;          // false when it changed too recently to trust the stamp
-    std::vector<std::string> keys;  // DataConnectionId::Key() of the manifests loaded
+    bool reusable = false;  // false when it changed too recently to trust the stamp
+    // std::hash of the DataConnectionId::Key() of each manifest loaded (for finding keys
+    // declared twice; a hash, not the ~170-byte key: 10,000 files would hold 2 MB of keys).
+    std::vector<size_t> key_hashes;
     std::vector<std::string> load_rejected;  // FileLoadResult::rejected_keys of the load
     std::vector<std::string> load_errors;    // FileLoadResult::errors of the load, as text
     bool applied = false;

@@ -423,6 +423,10 @@ absl::Status KubeController::BeforeOwn(const std::string& key) {
 
 bool KubeController::AllowRemoval(const std::string& key) { return !source_.Claimed(key); }
 
+std::optional<DeletionPolicy> KubeController::DeletionPolicyAtRemoval(const std::string& key) {
+  return source_.DeletionPolicyOfDeleted(key);
+}
+
 void KubeController::OnEvent(const std::string& key, ReconcileEvent event,
                              std::string_view message) {
   std::optional<std::string> ref = source_.OwnerOf(key);

@@ -135,6 +135,7 @@ class KubeController final : public ReconcileObserver {
   // --- ReconcileObserver ---
   absl::Status BeforeOwn(const std::string& key) override;
   bool AllowRemoval(const std::string& key) override;
+  std::optional<DeletionPolicy> DeletionPolicyAtRemoval(const std::string& key) override;
   void OnEvent(const std::string& key, ReconcileEvent event, std::string_view message) override;
 
  private:

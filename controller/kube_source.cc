@@ -432,6 +432,18 @@ std::vector<std::string> KubeSource::RefsForKey(const std::string& key) const {
   return out;
 }
 
+std::optional<DeletionPolicy> KubeSource::DeletionPolicyOfDeleted(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [ref, state] : objects_) {
+    if (state.deleting && state.keys.count(key) > 0) {
+      if (std::optional<DeletionPolicy> p = RawDeletionPolicy(state.object)) {
+        return p;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 bool KubeSource::Claimed(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   return ClaimedByOtherLocked(key, "");

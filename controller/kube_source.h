@@ -111,6 +111,9 @@ class KubeSource {
   std::optional<SecretRef> CredentialRefOf(const std::string& key) const;
   // Every resource that claims or claimed `key`.
   std::vector<std::string> RefsForKey(const std::string& key) const;
+  // spec.policy.deletion of a resource being deleted that targets `key` (as it stands in its
+  // latest version); nullopt when none is being deleted or it names no policy.
+  std::optional<DeletionPolicy> DeletionPolicyOfDeleted(const std::string& key) const;
   // True when a resource that is not being deleted has `key` as its current target.
   bool Claimed(const std::string& key) const;
   // Number of resources in the cache (this shard).

@@ -1,8 +1,10 @@
 #include "controller/manager.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -82,6 +84,7 @@ absl::Status Manager::Start() {
   }
   DirectoryPassResult first = source_->Pass();
   first_pass_done_ = true;
+  ReleaseFreeMemory();  // the first pass parsed every manifest; most of that is garbage now
   log.Info("first directory pass done",
            {{"dir", options_.config_dir},
             {"files", std::to_string(first.files)},
@@ -112,6 +115,7 @@ absl::Status Manager::StartHttp() {
   KUS_ASSIGN_OR_RETURN(HostPort hp,
                        ParseBindAddress("--metrics-bind-address", options_.metrics_bind_address));
   http_ = std::make_unique<HttpServer>();
+  http_->SetWorkerThreads(kHttpWorkerThreads);
   http_->Route("GET", "/metrics", [this](const ServerRequest& r) { return HandleMetrics(r); });
   http_->Route("GET", "/healthz", [this](const ServerRequest& r) { return HandleHealthz(r); });
   http_->Route("GET", "/readyz", [this](const ServerRequest& r) { return HandleReadyz(r); });
@@ -174,7 +178,30 @@ void Manager::Worker() {
   while (queue_->Get(&key)) {
     ProcessOne(key);
     queue_->Done(key);
+    if (queue_->Len() == 0) {
+      MaybeReleaseFreeMemory();
+    }
   }
+}
+
+void Manager::MaybeReleaseFreeMemory() {
+  const absl::Time now = deps_.clock.Now();
+  {
+    std::lock_guard<std::mutex> lock(trim_mu_);
+    if (now < next_trim_) {
+      return;
+    }
+    next_trim_ = now + kTrimInterval;
+  }
+  ReleaseFreeMemory();
+}
+
+void Manager::ReleaseFreeMemory() {
+#ifdef __GLIBC__
+  // Returns the pages of freed chunks (in every arena) to the kernel: a burst of work (the
+  // first pass, a convergence, a resync round) leaves most of its memory free but resident.
+  malloc_trim(0);
+#endif
 }
 
 void Manager::ProcessOne(const std::string& key) {
@@ -239,7 +266,20 @@ void Manager::FlushJournal() {
   }
 }
 
+void LimitMallocArenas() {
+#ifdef __GLIBC__
+  // glibc gives threads up to 8 x cores malloc arenas; each keeps its own free memory, which
+  // more than doubled the RSS of 10,000 connections (392 MiB vs 190 MiB with 2 arenas). The
+  // daemon's threads mostly wait on the network, so lock contention on 2 arenas is negligible.
+  // MALLOC_ARENA_MAX in the environment still wins (mallopt is skipped when it is set).
+  if (getenv("MALLOC_ARENA_MAX") == nullptr) {
+    mallopt(M_ARENA_MAX, kMallocArenas);
+  }
+#endif
+}
+
 int RunDaemon(const DaemonOptions& options, ManagerDeps deps) {
+  LimitMallocArenas();
   // Block the stop signals in this thread before any other starts, so every thread inherits the
   // mask and sigwait below is the only place they arrive.
   // A shell without job control starts background jobs with SIGINT ignored; an ignored signal

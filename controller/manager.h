@@ -8,11 +8,13 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "controller/cluster_lock.h"
 #include "controller/desired_store.h"
 #include "controller/dir_watcher.h"
@@ -36,6 +38,14 @@
 #include "src/metrics/registry.h"
 
 namespace kustodian {
+
+// malloc arenas of the daemon process (see LimitMallocArenas).
+inline constexpr int kMallocArenas = 2;
+// Threads serving /metrics, /healthz, /readyz and /status (a scraper and two probes at a time;
+// each idle thread is a stack and, once it allocated, a share of an arena).
+inline constexpr size_t kHttpWorkerThreads = 4;
+// Freed memory goes back to the kernel at most this often, when the work queue runs empty.
+inline constexpr absl::Duration kTrimInterval = absl::Seconds(30);
 
 // What the manager is given; every reference must outlive it.
 struct ManagerDeps {
@@ -99,6 +109,10 @@ class Manager {
  private:
   void Worker();
   void ProcessOne(const std::string& key);
+  // malloc_trim: gives freed heap pages back to the kernel. The Maybe variant does it at most
+  // once per kTrimInterval (called by a worker that found the queue empty).
+  void ReleaseFreeMemory();
+  void MaybeReleaseFreeMemory();
   void FlushJournal();
   absl::Status StartHttp();
   // manager_kube.cc: Start() of --source=kubernetes, its workers and resource work items.
@@ -132,6 +146,8 @@ class Manager {
   int http_port_ = 0;
   std::unique_ptr<KubeController> kube_;  // --source=kubernetes
   std::atomic<bool> workers_started_{false};
+  std::mutex trim_mu_;
+  absl::Time next_trim_ = absl::InfinitePast();  // guarded by trim_mu_
   // Event Grid (declared last: destroyed first).
   std::unique_ptr<OwnWrites> own_writes_;
   std::unique_ptr<OwnWriteRecordingArmClient> recording_arm_;
@@ -142,5 +158,9 @@ class Manager {
 // Manager and waits for one of those signals, then stops it. Returns the process exit code: 0
 // after a clean stop, 1 when startup failed (the reason is logged).
 int RunDaemon(const DaemonOptions& options, ManagerDeps deps);
+
+// Caps glibc's malloc arenas at kMallocArenas for this process unless MALLOC_ARENA_MAX is set.
+// Call before starting threads (RunDaemon does).
+void LimitMallocArenas();
 
 }  // namespace kustodian

@@ -27,22 +27,6 @@ ServerResponse Json(int code, const nlohmann::json& body) {
   return r;
 }
 
-// The state a kustodian_managed_connections series counts a status under, or "" to skip it.
-std::string StateOf(const ConnectionStatus& status) {
-  if (status.phase == kPhaseDeleted || status.phase == kPhaseOrphaned) {
-    return "";
-  }
-  const Condition* ready = status.FindCondition(kConditionReady);
-  if (ready != nullptr && ready->status == kTrue) {
-    return kStateReady;
-  }
-  const Condition* stalled = status.FindCondition(kConditionStalled);
-  if (stalled != nullptr && stalled->status == kTrue) {
-    return kStateStalled;
-  }
-  return kStateReconciling;
-}
-
 // The key named by a /status/{key} request: the ARM id as a raw path
 // (/status/subscriptions/...), or percent-encoded (/status/%2Fsubscriptions%2F...), any casing.
 std::string KeyFromRequest(const ServerRequest& request) {
@@ -62,14 +46,11 @@ std::string KeyFromRequest(const ServerRequest& request) {
 }  // namespace
 
 void Manager::UpdateGauges() {
+  // From the status store's running (kind, state) counts: O(kinds x states) per scrape, not a
+  // copy of every status.
   std::map<std::pair<std::string, std::string>, int> counts;
   if (status_ != nullptr) {
-    for (const ConnectionStatus& s : status_->All()) {
-      std::string state = StateOf(s);
-      if (!state.empty()) {
-        ++counts[{s.kind, state}];
-      }
-    }
+    counts = status_->KindStateCounts();
   }
   for (const std::string& kind : MetricConnectionKinds()) {
     for (const char* state : {kStateReady, kStateReconciling, kStateStalled}) {

@@ -181,6 +181,13 @@ ReconcileResult Reconciler::ReconcileAbsent(Context& ctx) {
            "the connection is managed and still claimed by a resource; not deleted or forgotten");
     return ReconcileResult::Done();
   }
+  if (deps_.observer != nullptr) {
+    if (std::optional<DeletionPolicy> policy = deps_.observer->DeletionPolicyAtRemoval(ctx.key);
+        policy && *policy != ctx.record->deletion) {
+      ctx.record->deletion = *policy;
+      deps_.journal.Add(ctx.key, *ctx.record);
+    }
+  }
   if (ctx.record->deletion == DeletionPolicy::kOrphan) {
     Notify(ctx, ReconcileEvent::kOrphaned,
            "deletion policy Orphan: the connection was left in Azure");

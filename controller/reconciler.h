@@ -71,6 +71,14 @@ class ReconcileObserver {
   // Called before a managed connection whose desired state is gone is deleted or orphaned.
   // False holds it (reported as a Conflict) until something changes.
   virtual bool AllowRemoval(const std::string& key) = 0;
+  // The deletion policy that decides a removal, when the observer knows it better than the
+  // journal (the policy of a resource at the moment it was deleted: a reconcile that read the
+  // spec before the last edit may have written an older policy to the journal). nullopt: the
+  // journal's record decides.
+  virtual std::optional<DeletionPolicy> DeletionPolicyAtRemoval(const std::string& key) {
+    (void)key;
+    return std::nullopt;
+  }
   // Something users should see happened for `key`; `message` holds no secrets.
   virtual void OnEvent(const std::string& key, ReconcileEvent event, std::string_view message) = 0;
 };

@@ -11,6 +11,7 @@
 #include "controller/atomic_file.h"
 #include "controller/stable_hash.h"
 #include "src/core/arm_id.h"
+#include "src/metrics/kustodian_metrics.h"
 
 namespace kustodian {
 namespace {
@@ -45,23 +46,44 @@ std::string StatusStore::FileNameFor(const std::string& key) {
 
 void StatusStore::Set(ConnectionStatus status) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto prev = statuses_.find(status.key);
+  std::string key = std::move(status.key);
+  status.key.clear();
+  auto prev = statuses_.find(key);
   if (prev != statuses_.end()) {
     for (Condition& c : status.conditions) {
-      const Condition* old = prev->second.FindCondition(c.type);
+      const Condition* old = prev->second.status.FindCondition(c.type);
       if (old != nullptr && old->status == c.status) {
         c.last_transition_time = old->last_transition_time;
       }
     }
-  }
-  const std::string key = status.key;
-  if (prev != statuses_.end()) {
-    CountPhaseLocked(prev->second.phase, -1);
+    Entry& entry = prev->second;
+    if (SameExceptSyncTime(entry.status, status)) {
+      // The common case (every resync sets every status): no count, summary or JSON changes;
+      // the file is written only when it is missing or its lastSyncTime is due.
+      entry.status.last_sync_time = status.last_sync_time;
+      if (!dir_.empty() && (!entry.written || SyncTimeWriteDueLocked(entry))) {
+        WriteStatusLocked(key, entry);
+      }
+      if (!dir_.empty() && written_summary_.empty()) {
+        WriteSummaryLocked();  // retry a failed summary write
+      }
+      return;
+    }
+    CountPhaseLocked(entry.status.phase, -1);
+    CountKindStateLocked(entry.status, -1);
   }
   CountPhaseLocked(status.phase, +1);
-  ConnectionStatus& stored = statuses_.insert_or_assign(key, std::move(status)).first->second;
-  WriteStatusLocked(stored);
+  CountKindStateLocked(status, +1);
+  Entry& entry = prev != statuses_.end() ? prev->second : statuses_[key];
+  entry.status = std::move(status);
+  WriteStatusLocked(key, entry);
   WriteSummaryLocked();
+}
+
+ConnectionStatus StatusStore::WithKey(const std::string& key, const Entry& entry) {
+  ConnectionStatus out = entry.status;
+  out.key = key;
+  return out;
 }
 
 std::optional<ConnectionStatus> StatusStore::Get(const std::string& key) const {
@@ -70,7 +92,7 @@ std::optional<ConnectionStatus> StatusStore::Get(const std::string& key) const {
   if (it == statuses_.end()) {
     return std::nullopt;
   }
-  return it->second;
+  return WithKey(it->first, it->second);
 }
 
 bool StatusStore::Remove(const std::string& key) {
@@ -79,9 +101,9 @@ bool StatusStore::Remove(const std::string& key) {
   if (it == statuses_.end()) {
     return false;
   }
-  CountPhaseLocked(it->second.phase, -1);
+  CountPhaseLocked(it->second.status.phase, -1);
+  CountKindStateLocked(it->second.status, -1);
   statuses_.erase(it);
-  written_.erase(key);
   if (!dir_.empty()) {
     std::string path = (std::filesystem::path(dir_) / FileNameFor(key)).string();
     absl::Status st = RemoveFileIfExists(path);
@@ -97,8 +119,8 @@ std::vector<ConnectionStatus> StatusStore::All() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<ConnectionStatus> out;
   out.reserve(statuses_.size());
-  for (const auto& [key, status] : statuses_) {
-    out.push_back(status);
+  for (const auto& [key, entry] : statuses_) {
+    out.push_back(WithKey(key, entry));
   }
   return out;
 }
@@ -112,6 +134,38 @@ void StatusStore::SetFileErrors(std::map<std::string, std::vector<std::string>> 
 std::map<std::string, int> StatusStore::PhaseCounts() const {
   std::lock_guard<std::mutex> lock(mu_);
   return phase_counts_;
+}
+
+std::map<std::pair<std::string, std::string>, int> StatusStore::KindStateCounts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return kind_state_counts_;
+}
+
+const char* StatusStore::MetricState(const ConnectionStatus& status) {
+  if (status.phase == kPhaseDeleted || status.phase == kPhaseOrphaned) {
+    return "";
+  }
+  const Condition* ready = status.FindCondition(kConditionReady);
+  if (ready != nullptr && ready->status == kTrue) {
+    return kStateReady;
+  }
+  const Condition* stalled = status.FindCondition(kConditionStalled);
+  if (stalled != nullptr && stalled->status == kTrue) {
+    return kStateStalled;
+  }
+  return kStateReconciling;
+}
+
+void StatusStore::CountKindStateLocked(const ConnectionStatus& status, int delta) {
+  const char* state = MetricState(status);
+  if (*state == '\0') {
+    return;
+  }
+  auto it = kind_state_counts_.try_emplace({status.kind, state}, 0).first;
+  it->second += delta;
+  if (it->second == 0) {
+    kind_state_counts_.erase(it);
+  }
 }
 
 void StatusStore::CountPhaseLocked(const std::string& phase, int delta) {
@@ -150,39 +204,44 @@ int64_t StatusStore::FileWrites() const {
   return file_writes_;
 }
 
-void StatusStore::WriteStatusLocked(const ConnectionStatus& status) {
+bool StatusStore::SyncTimeWriteDueLocked(const Entry& entry) const {
+  const std::optional<absl::Time>& was = entry.written_sync_time;
+  const std::optional<absl::Time>& now = entry.status.last_sync_time;
+  if (now.has_value() != was.has_value()) {
+    return true;
+  }
+  return now.has_value() && *now != *was &&
+         (*now < *was || *now - *was >= sync_time_write_interval_);
+}
+
+void StatusStore::WriteStatusLocked(const std::string& key, Entry& entry) {
   if (dir_.empty()) {
     return;
   }
+  const ConnectionStatus& status = entry.status;
   nlohmann::json json = status.ToJson();
+  json["key"] = key;  // status.key is empty while stored
   json.erase("lastSyncTime");
   const size_t hash =
       std::hash<std::string>{}(json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  auto it = written_.find(status.key);
-  if (it != written_.end() && it->second.hash == hash) {
-    // Only lastSyncTime may have moved: write it when it is gone or too stale in the file.
-    const std::optional<absl::Time>& was = it->second.sync_time;
-    const std::optional<absl::Time>& now = status.last_sync_time;
-    bool stale = now.has_value() &&
-                 (!was.has_value() ||
-                  (*now != *was && (*now < *was || *now - *was >= sync_time_write_interval_)));
-    if (now.has_value() == was.has_value() && !stale) {
-      return;
-    }
+  if (entry.written && entry.hash == hash && !SyncTimeWriteDueLocked(entry)) {
+    return;  // only lastSyncTime moved, and not far enough to be written
   }
   if (status.last_sync_time.has_value()) {
     json["lastSyncTime"] = FormatStatusTime(*status.last_sync_time);
   }
   std::string text = json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  std::string path = (std::filesystem::path(dir_) / FileNameFor(status.key)).string();
+  std::string path = (std::filesystem::path(dir_) / FileNameFor(key)).string();
   absl::Status st = WriteFileAtomically(path, text, /*durable=*/false);
   if (!st.ok()) {
     logger_.Warn("cannot write status file", {{"error", std::string(st.message())}});
-    written_.erase(status.key);
+    entry.written = false;
     return;
   }
   ++file_writes_;
-  written_[status.key] = Written{hash, status.last_sync_time};
+  entry.written = true;
+  entry.hash = hash;
+  entry.written_sync_time = status.last_sync_time;
 }
 
 void StatusStore::WriteSummaryLocked() {
@@ -210,7 +269,7 @@ absl::Status StatusStore::RemoveUnknownFiles() {
   }
   std::lock_guard<std::mutex> lock(mu_);
   std::set<std::string> known = {kStatusSummaryFileName};
-  for (const auto& [key, status] : statuses_) {
+  for (const auto& [key, entry] : statuses_) {
     known.insert(FileNameFor(key));
   }
   std::error_code ec;

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -26,7 +27,8 @@ inline constexpr absl::Duration kDefaultSyncTimeWriteInterval = absl::Minutes(30
 // acts on changed (phase, conditions, messages, errors, observedGeneration, hashes, plan...);
 // a lastSyncTime that alone moved is written at most once per sync-time write interval, so a
 // resync of 10,000 connections in sync writes no file. A failed write is logged and retried at
-// the next Set.
+// the next Set. A Set that changes nothing but lastSyncTime builds no JSON at all (every
+// resync sets every status, so that path must stay cheap).
 class StatusStore {
  public:
   // `status_dir` "" keeps statuses in memory only. The directory is created when missing.
@@ -52,6 +54,12 @@ class StatusStore {
   void SetFileErrors(std::map<std::string, std::vector<std::string>> errors);
   // phase -> number of connections in it.
   std::map<std::string, int> PhaseCounts() const;
+  // (kind, MetricState) -> number of connections, for kustodian_managed_connections; kept up
+  // to date by Set and Remove, so reading it costs O(kinds), not O(connections).
+  std::map<std::pair<std::string, std::string>, int> KindStateCounts() const;
+  // The state label kustodian_managed_connections counts `status` under ("ready",
+  // "reconciling", "stalled"), or "" for a connection that is not managed (Deleted, Orphaned).
+  static const char* MetricState(const ConnectionStatus& status);
   // {"connections": N, "phases": {...}, "fileErrors": {...}}.
   nlohmann::json SummaryJson() const;
 
@@ -65,24 +73,36 @@ class StatusStore {
   const std::string& status_dir() const { return dir_; }
 
  private:
-  void WriteStatusLocked(const ConnectionStatus& status);
+  // One stored status. The key lives only in the map (status.key is kept empty while stored:
+  // one copy of a ~170-byte key per connection instead of three), and with it what was last
+  // written to its file: the hash of the JSON without lastSyncTime (not the text: 10,000
+  // documents of ~1 KiB each would be 10 MiB of RSS) and the lastSyncTime in the file.
+  struct Entry {
+    ConnectionStatus status;  // status.key == ""
+    bool written = false;     // the file holds this status (but maybe an older lastSyncTime)
+    size_t hash = 0;
+    std::optional<absl::Time> written_sync_time;
+  };
+  // Writes the file of `entry` (key `key`) when its content or a stale lastSyncTime needs it.
+  void WriteStatusLocked(const std::string& key, Entry& entry);
+  // True when the file of `entry` (written with its current content) must be rewritten for its
+  // lastSyncTime alone: the time appeared, went backwards or is a write interval stale.
+  bool SyncTimeWriteDueLocked(const Entry& entry) const;
   void WriteSummaryLocked();
   // Adds `delta` to the count of `phase` (dropping it at 0). Requires mu_.
   void CountPhaseLocked(const std::string& phase, int delta);
+  // Adds `delta` to the (kind, MetricState) count of `status`. Requires mu_.
+  void CountKindStateLocked(const ConnectionStatus& status, int delta);
+  static ConnectionStatus WithKey(const std::string& key, const Entry& entry);
   nlohmann::json SummaryJsonLocked() const;
 
   Logger& logger_;
   const std::string dir_;
-  mutable std::mutex mu_;                             // also serializes file writes
-  std::map<std::string, ConnectionStatus> statuses_;  // guarded by mu_
+  mutable std::mutex mu_;                    // also serializes file writes
+  std::map<std::string, Entry> statuses_;    // guarded by mu_
   std::map<std::string, int> phase_counts_;  // guarded by mu_; phase -> statuses in it (> 0)
-  // What was last written per key: the hash of the JSON without lastSyncTime (not the text:
-  // 10,000 documents of ~1 KiB each would be 10 MiB of RSS) and the lastSyncTime in the file.
-  struct Written {
-    size_t hash = 0;
-    std::optional<absl::Time> sync_time;
-  };
-  std::map<std::string, Written> written_;                                   // guarded by mu_
+  // guarded by mu_; (kind, MetricState) -> statuses in it (> 0)
+  std::map<std::pair<std::string, std::string>, int> kind_state_counts_;
   absl::Duration sync_time_write_interval_ = kDefaultSyncTimeWriteInterval;  // guarded by mu_
   int64_t file_writes_ = 0;                                                  // guarded by mu_
   std::map<std::string, std::vector<std::string>> file_errors_;              // guarded by mu_

@@ -124,5 +124,57 @@ TEST(DesiredStoreTest, IndexesByDatabase) {
   EXPECT_THAT(store.ForDatabase(b.id.Database().Key()), IsEmpty());
 }
 
+// Issue 6: one copy of each spec (the file's claim and the effective entry share it), handed
+// out without copying; a later ApplyFile replaces the entry and never changes a handed-out one.
+TEST(DesiredStoreTest, FindSharesTheEntryAndApplyReplacesIt) {
+  DesiredStore store;
+  DataConnectionSpec a = MakeSpec("a");
+  store.ApplyFile("f.yaml", {a});
+  std::shared_ptr<const DesiredEntry> first = store.Find(a.id.Key());
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(store.Find(a.id.Key()), first);  // the same object, not a copy
+  EXPECT_EQ(first->spec.properties["tableName"], "Events");
+  EXPECT_EQ(first->file, "f.yaml");
+  EXPECT_EQ(*store.Get(a.id.Key()), *first);
+  EXPECT_EQ(store.Find(MakeSpec("b").id.Key()), nullptr);
+
+  DataConnectionSpec a2 = a;
+  a2.properties["tableName"] = "Other";
+  store.ApplyFile("f.yaml", {a2});
+  EXPECT_EQ(first->spec.properties["tableName"], "Events");  // the old one is unchanged
+  ASSERT_NE(store.Find(a.id.Key()), nullptr);
+  EXPECT_EQ(store.Find(a.id.Key())->spec.properties["tableName"], "Other");
+  store.RemoveFile("f.yaml");
+  EXPECT_EQ(store.Find(a.id.Key()), nullptr);
+  EXPECT_EQ(first->spec.id.name, "a");  // still alive for whoever holds it
+}
+
+TEST(DesiredStoreTest, MinResyncIntervalAndDatabasesByKey) {
+  DesiredStore store;
+  DataConnectionSpec a = MakeSpec("a");
+  DataConnectionSpec b = MakeSpec("b");
+  DataConnectionSpec c = MakeSpec("c", "c1", "db2");
+  a.policy.resync_interval = absl::Minutes(5);
+  b.policy.resync_interval = absl::Minutes(2);
+  c.policy.resync_interval = absl::ZeroDuration();
+  store.ApplyFile("f.yaml", {a, b, c});
+  EXPECT_EQ(store.MinResyncInterval(a.id.Database().Key()), absl::Minutes(2));
+  EXPECT_EQ(store.MinResyncInterval(c.id.Database().Key()), absl::ZeroDuration());
+  EXPECT_EQ(store.MinResyncInterval("/no/such/db"), absl::ZeroDuration());
+  store.ApplyFile("f.yaml", {a, c});  // b is gone
+  EXPECT_EQ(store.MinResyncInterval(a.id.Database().Key()), absl::Minutes(5));
+
+  std::vector<std::pair<std::string, DatabaseId>> dbs = store.DatabasesByKey();
+  ASSERT_EQ(dbs.size(), 2u);
+  std::vector<DatabaseId> plain = store.Databases();
+  ASSERT_EQ(plain.size(), 2u);
+  for (size_t i = 0; i < dbs.size(); ++i) {
+    EXPECT_EQ(dbs[i].first, dbs[i].second.Key());
+    EXPECT_EQ(dbs[i].first, plain[i].Key());
+  }
+  EXPECT_EQ(dbs[0].first, a.id.Database().Key());
+  EXPECT_EQ(dbs[1].first, c.id.Database().Key());
+}
+
 }  // namespace
 }  // namespace kustodian

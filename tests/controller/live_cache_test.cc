@@ -116,5 +116,30 @@ TEST(LiveCacheTest, WritesDuringAListWinOverItsOlderAnswer) {
   EXPECT_FALSE(cache.Get(b.id.Key()).has_value());
 }
 
+// Issue 6: Get finds the database of a key by cutting the key instead of parsing it; names
+// that look like id segments once encoded must still be found, and keys Key() did not write
+// (other casing, not an id) find nothing.
+TEST(LiveCacheTest, GetFindsKeysWhateverTheNameLooksLike) {
+  FakeClock clock;
+  LiveCache cache(clock);
+  DataConnectionSpec plain = MakeSpec("a");
+  DataConnectionSpec tricky = MakeSpec("x/dataconnections/y");
+  DataConnectionSpec segment = MakeSpec("dataconnections");
+  for (const DataConnectionSpec* spec : {&plain, &tricky, &segment}) {
+    cache.Put(LiveFrom(*spec));
+  }
+  for (const DataConnectionSpec* spec : {&plain, &tricky, &segment}) {
+    std::optional<LiveConnection> got = cache.Get(spec->id.Key());
+    ASSERT_TRUE(got.has_value()) << spec->id.Key();
+    EXPECT_EQ(got->id.name, spec->id.name);
+  }
+  EXPECT_THAT(cache.KeysInDatabase(plain.id.Database().Key()),
+              ElementsAre(plain.id.Key(), segment.id.Key(), tricky.id.Key()));
+  EXPECT_FALSE(cache.Get(plain.id.RequestPath()).has_value());  // not lower case: not a key
+  EXPECT_FALSE(cache.Get("not-an-id").has_value());
+  EXPECT_FALSE(cache.Get(plain.id.Database().Key()).has_value());
+  EXPECT_FALSE(cache.Get("").has_value());
+}
+
 }  // namespace
 }  // namespace kustodian

@@ -1,10 +1,14 @@
 #include "controller/status_store.h"
 
+#include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <sstream>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "src/metrics/kustodian_metrics.h"
 #include "tests/controller/reconciler_test_util.h"
 
 namespace kustodian {
@@ -187,6 +191,140 @@ TEST(StatusStoreTest, ZeroSyncTimeIntervalWritesEveryChange) {
   s.last_sync_time = t0 + absl::Seconds(30);
   store.Set(s);
   EXPECT_EQ(store.FileWrites(), 2);
+}
+
+TEST(StatusStoreTest, SameExceptSyncTimeComparesEveryOtherField) {
+  absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  ConnectionStatus a = StatusFor(MakeSpec("a"), kPhaseReady, t0);
+  a.last_sync_time = t0;
+  ConnectionStatus b = a;
+  b.last_sync_time = t0 + absl::Minutes(1);
+  EXPECT_TRUE(SameExceptSyncTime(a, b));
+  b.last_sync_time.reset();
+  EXPECT_TRUE(SameExceptSyncTime(a, b));
+  std::vector<std::function<void(ConnectionStatus&)>> edits = {
+      [](ConnectionStatus& s) { s.key += "x"; },
+      [](ConnectionStatus& s) { s.arm_id += "x"; },
+      [](ConnectionStatus& s) { s.name += "x"; },
+      [](ConnectionStatus& s) { s.file += "x"; },
+      [](ConnectionStatus& s) { s.kind = "IotHub"; },
+      [](ConnectionStatus& s) { s.phase = kPhaseUpdating; },
+      [](ConnectionStatus& s) { s.conditions[1].message = "other"; },
+      [](ConnectionStatus& s) { s.conditions[2].last_transition_time += absl::Seconds(1); },
+      [](ConnectionStatus& s) { s.conditions[0].observed_generation = 7; },
+      [](ConnectionStatus& s) { s.provisioning_state = "Failed"; },
+      [](ConnectionStatus& s) { s.last_error = "Conflict: busy"; },
+      [](ConnectionStatus& s) { s.pending_operation = "PUT https://x"; },
+      [](ConnectionStatus& s) { s.plan_action = "update"; },
+      [](ConnectionStatus& s) {
+        s.plan_changes.push_back({"properties.tableName", "A", "B"});
+      },
+      [](ConnectionStatus& s) { s.observed_generation = 3; },
+      [](ConnectionStatus& s) { s.spec_hash = "0123456789abcdef"; },
+  };
+  for (size_t i = 0; i < edits.size(); ++i) {
+    ConnectionStatus c = a;
+    edits[i](c);
+    EXPECT_FALSE(SameExceptSyncTime(a, c)) << "edit " << i;
+  }
+  ConnectionStatus p = a;
+  p.plan_changes.push_back({"properties.tableName", "A", "B"});
+  ConnectionStatus q = p;
+  EXPECT_TRUE(SameExceptSyncTime(p, q));
+  q.plan_changes[0].new_value = "C";
+  EXPECT_FALSE(SameExceptSyncTime(p, q));
+}
+
+// The key is stored once (as the map key); every way out still carries it.
+TEST(StatusStoreTest, GetAllAndFilesCarryTheKey) {
+  ScopedDir dir;
+  StatusStore store(Logger::Null(), dir.path());
+  DataConnectionSpec a = MakeSpec("a");
+  DataConnectionSpec b = MakeSpec("b");
+  absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  store.Set(StatusFor(a, kPhaseReady, t0));
+  store.Set(StatusFor(b, kPhaseCreating, t0));
+  store.Set(StatusFor(a, kPhaseReady, t0 + absl::Seconds(1)));  // unchanged content
+  EXPECT_EQ(store.Get(a.id.Key())->key, a.id.Key());
+  std::vector<ConnectionStatus> all = store.All();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].key, a.id.Key());
+  EXPECT_EQ(all[1].key, b.id.Key());
+  EXPECT_EQ(ReadJson(dir.path() + "/" + StatusStore::FileNameFor(a.id.Key()))["key"], a.id.Key());
+  EXPECT_EQ(ReadJson(dir.path() + "/" + StatusStore::FileNameFor(b.id.Key()))["key"], b.id.Key());
+}
+
+// Issue 6: /metrics reads running counts instead of copying every status at each scrape.
+TEST(StatusStoreTest, KindStateCountsFollowSetAndRemove) {
+  StatusStore store(Logger::Null());
+  absl::Time t0 = absl::FromUnixSeconds(1000);
+  auto with_kind = [&](const std::string& name, const std::string& kind, const char* phase) {
+    ConnectionStatus s = StatusFor(MakeSpec(name), phase, t0);
+    s.kind = kind;
+    return s;
+  };
+  using Counts = std::map<std::pair<std::string, std::string>, int>;
+  store.Set(with_kind("a", "EventHub", kPhaseReady));
+  store.Set(with_kind("b", "EventHub", kPhaseReady));
+  store.Set(with_kind("c", "IotHub", kPhaseCreating));
+  store.Set(with_kind("d", "IotHub", kPhaseConflict));
+  store.Set(with_kind("e", "IotHub", kPhaseDeleted));   // not managed: not counted
+  store.Set(with_kind("f", "IotHub", kPhaseOrphaned));  // idem
+  EXPECT_EQ(store.KindStateCounts(), (Counts{{{"EventHub", kStateReady}, 2},
+                                             {{"IotHub", kStateReconciling}, 1},
+                                             {{"IotHub", kStateStalled}, 1}}));
+  store.Set(with_kind("a", "EventHub", kPhaseUpdating));
+  store.Set(with_kind("c", "IotHub", kPhaseReady));
+  store.Set(with_kind("e", "IotHub", kPhaseCreating));  // managed again
+  store.Remove(MakeSpec("d").id.Key());
+  store.Remove(MakeSpec("f").id.Key());
+  EXPECT_EQ(store.KindStateCounts(), (Counts{{{"EventHub", kStateReady}, 1},
+                                             {{"EventHub", kStateReconciling}, 1},
+                                             {{"IotHub", kStateReady}, 1},
+                                             {{"IotHub", kStateReconciling}, 1}}));
+  // The counts agree with a walk over every status.
+  Counts walked;
+  for (const ConnectionStatus& s : store.All()) {
+    std::string state = StatusStore::MetricState(s);
+    if (!state.empty()) {
+      ++walked[{s.kind, state}];
+    }
+  }
+  EXPECT_EQ(store.KindStateCounts(), walked);
+}
+
+// A Set that changes only lastSyncTime writes nothing, but a file whose last write failed is
+// written at the next Set even when the status did not change.
+TEST(StatusStoreTest, UnchangedSetRetriesAFailedWrite) {
+  ScopedDir dir;
+  const std::string status_dir = dir.path() + "/status";
+  StatusStore store(Logger::Null(), status_dir);
+  DataConnectionSpec a = MakeSpec("a");
+  const std::string path = status_dir + "/" + StatusStore::FileNameFor(a.id.Key());
+  absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  ConnectionStatus s = StatusFor(a, kPhaseCreating, t0);
+  s.last_sync_time = t0;
+  store.Set(s);
+  EXPECT_EQ(store.FileWrites(), 1);
+  // The status directory becomes a file: writes fail.
+  std::filesystem::rename(status_dir, dir.path() + "/moved");
+  { std::ofstream(status_dir) << "not a directory"; }
+  s = StatusFor(a, kPhaseReady, t0 + absl::Seconds(5));
+  s.last_sync_time = t0 + absl::Seconds(5);
+  store.Set(s);
+  EXPECT_EQ(store.FileWrites(), 1);
+  std::filesystem::remove(status_dir);
+  std::filesystem::rename(dir.path() + "/moved", status_dir);
+  EXPECT_EQ(ReadJson(path)["phase"], kPhaseCreating);  // the failed write left the old file
+  s.last_sync_time = t0 + absl::Seconds(6);            // only lastSyncTime moves
+  store.Set(s);
+  EXPECT_EQ(store.FileWrites(), 2);
+  EXPECT_EQ(ReadJson(path)["phase"], kPhaseReady);
+  EXPECT_EQ(ReadJson(path)["lastSyncTime"], FormatStatusTime(t0 + absl::Seconds(6)));
+  EXPECT_EQ(ReadJson(dir.path() + "/status/" + kStatusSummaryFileName)["phases"]["Ready"], 1);
+  s.last_sync_time = t0 + absl::Seconds(7);
+  store.Set(s);
+  EXPECT_EQ(store.FileWrites(), 2);  // written and unchanged: nothing to do
 }
 
 }  // namespace
