@@ -11,12 +11,6 @@
 namespace kustodian {
 namespace {
 
-// Reads worth retrying soon: throttling (ours or ARM's), 5xx, transport.
-bool IsRetryableReadError(const absl::Status& error) {
-  return absl::IsUnavailable(error) || absl::IsDeadlineExceeded(error) ||
-         absl::IsResourceExhausted(error);
-}
-
 constexpr char kNotManagedMessage[] =
     "connection already exists in Azure and is not managed by kustodian; add annotation "
     "kustodian.io/adopt: \"true\" to take it over, or remove the manifest";
@@ -94,7 +88,7 @@ ReconcileResult Reconciler::ReconcileKey(Context& ctx) {
     return ReconcileResult::RequeueAfter(RateLimitDelay(loaded));
   }
   if (!loaded.ok()) {
-    if (completed && IsRetryableReadError(loaded)) {
+    if (completed && IsRetryable(loaded)) {
       // The write is done and stays done; only its read-back waits (throttled, most often).
       absl::Duration after = GetRetryAfter(loaded).value_or(options_.initial_poll_delay);
       Report(ctx, kPhasePending, "ReadingBack",
@@ -120,9 +114,7 @@ ReconcileResult Reconciler::ReconcileKey(Context& ctx) {
       // is the connection. Forget it as when it is missing (nothing is deleted in Azure), so a
       // DataConnection's finalizer is not held forever. A SubscriptionNotFound may come from
       // the wrong tenant and stays a read failure.
-      deps_.journal.Remove(key);
-      deps_.prune_guard.Forget(key);
-      ForgetStatus(ctx);
+      ForgetOwned(ctx);
       deps_.logger.Info(
           "managed connection's database no longer exists and it has no manifest; forgetting it",
           {{"key", key}, {"error", std::string(loaded.message())}});
@@ -169,9 +161,7 @@ ReconcileResult Reconciler::ReconcileAbsent(Context& ctx) {
     return ReconcileResult::Done();
   }
   if (!ctx.live) {
-    deps_.journal.Remove(ctx.key);
-    deps_.prune_guard.Forget(ctx.key);
-    ForgetStatus(ctx);
+    ForgetOwned(ctx);
     deps_.logger.Info("managed connection no longer exists and has no manifest; forgetting it",
                       {{"key", ctx.key}});
     return ReconcileResult::Done();
@@ -191,9 +181,7 @@ ReconcileResult Reconciler::ReconcileAbsent(Context& ctx) {
   if (ctx.record->deletion == DeletionPolicy::kOrphan) {
     Notify(ctx, ReconcileEvent::kOrphaned,
            "deletion policy Orphan: the connection was left in Azure");
-    deps_.journal.Remove(ctx.key);
-    deps_.prune_guard.Forget(ctx.key);
-    ForgetStatus(ctx);
+    ForgetOwned(ctx);
     deps_.logger.Info("manifest removed; deletion policy Orphan: leaving the connection in Azure",
                       {{"key", ctx.key}, {"id", ctx.record->id}});
     return ReconcileResult::Done();

@@ -178,6 +178,8 @@ class Reconciler {
   void Report(const Context& ctx, std::string_view phase, std::string_view reason,
               std::string_view message);
   void ForgetStatus(const Context& ctx);
+  // Stops managing ctx.key without touching Azure: journal record, prune guard and status.
+  void ForgetOwned(const Context& ctx);
   absl::Duration ResyncHint(const Context& ctx) const;
   void Notify(const Context& ctx, ReconcileEvent event, std::string_view message);
 

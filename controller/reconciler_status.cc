@@ -80,6 +80,12 @@ void Reconciler::Notify(const Context& ctx, ReconcileEvent event, std::string_vi
 
 void Reconciler::ForgetStatus(const Context& ctx) { deps_.status.Remove(ctx.key); }
 
+void Reconciler::ForgetOwned(const Context& ctx) {
+  deps_.journal.Remove(ctx.key);
+  deps_.prune_guard.Forget(ctx.key);
+  ForgetStatus(ctx);
+}
+
 absl::Duration Reconciler::ResyncHint(const Context& ctx) const {
   if (ctx.desired && ctx.desired->spec.policy.resync_interval > absl::ZeroDuration()) {
     return ctx.desired->spec.policy.resync_interval;
