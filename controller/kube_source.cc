@@ -329,9 +329,12 @@ void KubeSource::UpsertLocked(const json& object, std::vector<std::string>* to_e
 
   // A resource carrying our finalizer owns its target: seen so at (re)start, when the finalizer
   // appears (added by us or by the leader of the moment), or when the status (written by the
-  // leader) reports the current target as managed. Not merely because the target changed.
+  // leader) reports the current target as managed. Not merely because the target changed, and
+  // not from the status of a resource already known to be deleting: once its target is released
+  // (orphaned or deleted), the status still reads "managed" until the object goes, and a later
+  // version of it must not take the target back (the finalizer would then never be removed).
   if (state.has_finalizer && !state.key.empty() && !deps_.journal.Contains(state.key) &&
-      (first_sight || !had_finalizer || StatusOwns(object, state.key))) {
+      (first_sight || !had_finalizer || (!was_deleting && StatusOwns(object, state.key)))) {
     OwnershipRecord rec;
     rec.id = valid ? spec.id.RequestPath() : state.key;
     rec.kind = valid ? std::string(KindName(spec.kind)) : "";

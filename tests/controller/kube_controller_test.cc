@@ -39,9 +39,18 @@ class KubeControllerTest : public ::testing::Test {
       ASSERT_TRUE(api_.Create(kube::DataConnectionGvr(), ns, object).ok());
       return;
     }
-    json next = *current;
-    next["spec"] = object["spec"];
-    ASSERT_TRUE(api_.Update(kube::DataConnectionGvr(), ns, next).ok());
+    // Like kubectl apply: a 409 (the controller wrote the status meanwhile) is read again.
+    for (int attempt = 0;; ++attempt) {
+      json next = *current;
+      next["spec"] = object["spec"];
+      absl::StatusOr<json> updated = api_.Update(kube::DataConnectionGvr(), ns, next);
+      if (updated.ok()) {
+        return;
+      }
+      ASSERT_TRUE(kube::IsConflict(updated.status()) && attempt < 5) << updated.status();
+      current = Obj(name, ns);
+      ASSERT_TRUE(current.has_value());
+    }
   }
   bool ReadyAt(const std::string& name, int64_t generation) {
     return ConditionIs(Obj(name), "Ready", "True", generation);

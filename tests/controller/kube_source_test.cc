@@ -124,6 +124,36 @@ TEST_F(KubeSourceTest, DeletionTimestampRemovesDesiredStateAndTakesThePolicy) {
   EXPECT_FALSE(source_.Claimed(KeyOf("events")));
 }
 
+TEST_F(KubeSourceTest, ReleasedTargetOfADeletingResourceIsNotTakenBackFromItsStatus) {
+  json owned = Versioned(DataConnection("team-a", "events"), 10);
+  owned["metadata"]["finalizers"] = {kube::kFinalizer};
+  owned["status"] = {{"phase", "Ready"}, {"armId", IdOf("events").RequestPath()}};
+  source_.OnReplace("", {owned});
+  json deleting = owned;
+  deleting["metadata"]["resourceVersion"] = "11";
+  deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  source_.OnUpsert(deleting);
+  ASSERT_TRUE(journal_.Contains(KeyOf("events")));
+
+  // The reconciler releases the target (Orphan, or the Azure delete finished); the object keeps
+  // its finalizer and its "managed" status until the finalizer goes. A later version of it (our
+  // own status write coming back) must not make the target owned again, or the finalizer stays.
+  journal_.Remove(KeyOf("events"));
+  json later = deleting;
+  later["metadata"]["resourceVersion"] = "12";
+  later["status"]["lastSyncTime"] = "2026-01-01T00:00:01Z";
+  source_.OnUpsert(later);
+  EXPECT_FALSE(journal_.Contains(KeyOf("events")));
+
+  // Seen for the first time while deleting (a restart): the finalizer is ownership again, so the
+  // deletion is carried out.
+  KubeSource restarted(
+      KubeSourceDeps{api_, clock_, Logger::Null(), desired_, journal_, [](const std::string&) {}},
+      KubeSourceOptions{});
+  restarted.OnReplace("", {later});
+  EXPECT_TRUE(journal_.Contains(KeyOf("events")));
+}
+
 TEST_F(KubeSourceTest, GoneWithoutTheFinalizerDropsOwnership) {
   json owned = Versioned(DataConnection("team-a", "events"), 10);
   owned["metadata"]["finalizers"] = {kube::kFinalizer};

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
@@ -184,11 +185,20 @@ class HookedArmClient final : public ArmClient {
 };
 
 // One daemon replica in kubernetes mode.
+// Silent, unless KUSTODIAN_TEST_LOG is set (debug lines on stderr, to follow a failing test).
+inline Logger& TestLogger() {
+  static RealClock clock;
+  static Logger* logger = std::getenv("KUSTODIAN_TEST_LOG") != nullptr
+                              ? new Logger(LogLevel::kDebug, LogFormat::kText, clock)
+                              : &Logger::Null();
+  return *logger;
+}
+
 class Replica {
  public:
   Replica(kube::KubeClient& kube, ArmClient& arm, Clock& clock, DaemonOptions options)
       : kube_(kube), arm_(arm), metrics_(registry_, "test"), options_(std::move(options)) {
-    ManagerDeps deps{clock, Logger::Null(), arm_, registry_, metrics_};
+    ManagerDeps deps{clock, TestLogger(), arm_, registry_, metrics_};
     deps.kube = &kube_;
     deps.on_lost_leadership = [this] { ++lost_leadership_; };
     manager_ = std::make_unique<Manager>(options_, deps);
