@@ -264,8 +264,8 @@ class Validator {
 // Azure's rules (learn.microsoft.com, "Naming rules and restrictions for Azure resources",
 // Microsoft.Resources and Microsoft.Kusto). Lengths count characters (UTF-8 code points).
 constexpr size_t kMaxResourceGroupLength = 90;
-// Azure requires 4 to 22; the minimum is not enforced (see ValidateTargetNames in the header).
-constexpr size_t kMinClusterNameLength = 1;
+// Azure requires 4 to 22.
+constexpr size_t kMinClusterNameLength = 4;
 constexpr size_t kMaxClusterNameLength = 22;
 constexpr size_t kMaxDatabaseNameLength = 260;
 constexpr size_t kMaxConnectionNameLength = 40;

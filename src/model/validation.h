@@ -33,9 +33,8 @@ bool IsGuid(std::string_view s);
 //
 // Applied to manifests only (src/manifest), never to ids read back from ARM: live state is what
 // it is, and ARM may return names in another casing. Cluster names are checked ignoring case for
-// the same reason (ARM compares names case-insensitively). Azure's minimum cluster name length of
-// 4 is not enforced (kMinClusterNameLength) so that short names used by local emulator worlds
-// keep working; the service refuses such a cluster when it is created, not a manifest naming it.
+// the same reason (ARM compares names case-insensitively). A cluster name shorter than 4 is an
+// error: no such cluster can exist, so the manifest is wrong whatever the emulator's world says.
 std::vector<ValidationError> ValidateTargetNames(const DataConnectionId& id);
 
 }  // namespace kustodian

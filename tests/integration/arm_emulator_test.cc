@@ -31,7 +31,7 @@ std::string World() {
     resourceGroups:
       - name: rg1
         clusters:
-          - name: c1
+          - name: clu1
             location: East US 2
             databases:
               - name: db1
@@ -50,7 +50,7 @@ std::string Rid(const std::string& rest) {
 
 DataConnectionSpec SpecFor(ConnectionKind kind, const std::string& name, const std::string& db) {
   DataConnectionSpec spec;
-  spec.id = DataConnectionId{kSub, "rg1", "c1", db, name};
+  spec.id = DataConnectionId{kSub, "rg1", "clu1", db, name};
   spec.location = "eastus2";
   spec.kind = kind;
   std::string hub = Rid("Microsoft.EventHub/namespaces/ns1/eventhubs/h-" + name);
@@ -205,7 +205,7 @@ TEST_F(ArmEmulatorTest, FullLifecycleForEveryKind) {
   }
 
   absl::StatusOr<std::vector<LiveConnection>> listed =
-      client->List(DatabaseId{kSub, "rg1", "c1", "db1"});
+      client->List(DatabaseId{kSub, "rg1", "clu1", "db1"});
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_EQ(listed->size(), kAllKinds.size());
 
@@ -220,7 +220,7 @@ TEST_F(ArmEmulatorTest, FullLifecycleForEveryKind) {
     ASSERT_TRUE(again.ok()) << again.status();
     EXPECT_FALSE(again->existed);
   }
-  listed = client->List(DatabaseId{kSub, "rg1", "c1", "db1"});
+  listed = client->List(DatabaseId{kSub, "rg1", "clu1", "db1"});
   ASSERT_TRUE(listed.ok());
   EXPECT_TRUE(listed->empty());
 }
@@ -309,7 +309,7 @@ TEST_F(ArmEmulatorTest, PersistentFaultsSurfaceAsUnavailable) {
   options.retry.max_attempts = 3;
   std::unique_ptr<ArmClientImpl> client = Client(*tokens, options);
   absl::StatusOr<LiveConnection> live =
-      client->Get(DataConnectionId{kSub, "rg1", "c1", "db1", "x"});
+      client->Get(DataConnectionId{kSub, "rg1", "clu1", "db1", "x"});
   EXPECT_EQ(live.status().code(), absl::StatusCode::kUnavailable) << live.status();
 }
 
@@ -335,7 +335,7 @@ TEST_F(ArmEmulatorTest, ExpiredTokenIsRefusedAndClientSecretFlowRefreshes) {
   ASSERT_TRUE(stale_src.ok());
   std::unique_ptr<ArmClientImpl> stale_client = Client(**stale_src);
   absl::StatusOr<std::vector<LiveConnection>> listed =
-      stale_client->List(DatabaseId{kSub, "rg1", "c1", "db1"});
+      stale_client->List(DatabaseId{kSub, "rg1", "clu1", "db1"});
   EXPECT_EQ(listed.status().code(), absl::StatusCode::kUnauthenticated) << listed.status();
   EXPECT_EQ(GetArmErrorCode(listed.status()), "ExpiredAuthenticationToken");
 
@@ -350,7 +350,7 @@ TEST_F(ArmEmulatorTest, ExpiredTokenIsRefusedAndClientSecretFlowRefreshes) {
   ASSERT_TRUE(src.ok()) << src.status();
   std::unique_ptr<ArmClientImpl> client = Client(**src);
   for (int i = 0; i < 2; ++i) {
-    listed = client->List(DatabaseId{kSub, "rg1", "c1", "db1"});
+    listed = client->List(DatabaseId{kSub, "rg1", "clu1", "db1"});
     EXPECT_TRUE(listed.ok()) << listed.status();
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   }
@@ -359,7 +359,7 @@ TEST_F(ArmEmulatorTest, ExpiredTokenIsRefusedAndClientSecretFlowRefreshes) {
   src = NewTokenSource(creds, *cloud, *transport_, clock_);
   ASSERT_TRUE(src.ok());
   client = Client(**src);
-  EXPECT_EQ(client->List(DatabaseId{kSub, "rg1", "c1", "db1"}).status().code(),
+  EXPECT_EQ(client->List(DatabaseId{kSub, "rg1", "clu1", "db1"}).status().code(),
             absl::StatusCode::kUnauthenticated);
 }
 

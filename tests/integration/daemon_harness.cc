@@ -22,7 +22,7 @@ std::string DaemonWorld() {
     resourceGroups:
       - name: rg1
         clusters:
-          - name: c1
+          - name: clu1
             location: East US 2
             databases:
               - name: db1
@@ -35,7 +35,7 @@ std::string DaemonWorld() {
       R"(/resourceGroups/rg1/providers/Microsoft.EventHub/namespaces/ns/eventhubs/legacy
                       consumerGroup: $Default
               - name: db2
-          - name: c2
+          - name: clu2
             location: West Europe
             databases:
               - name: db3
@@ -74,7 +74,7 @@ std::string Manifest(const std::string& name, const std::string& kind, const std
                          "    cosmosDbContainer: items\n    managedIdentityResourceId: ", rid,
                          "Microsoft.ManagedIdentity/userAssignedIdentities/mi\n");
   }
-  std::string location = cluster == "c1" ? "eastus2" : "westeurope";
+  std::string location = cluster == "clu1" ? "eastus2" : "westeurope";
   return absl::StrCat(
       "apiVersion: kustodian.io/v1alpha1\nkind: DataConnection\nmetadata:\n", "  name: ", name,
       "\n", adopt ? "  annotations:\n    kustodian.io/adopt: \"true\"\n" : "",

@@ -16,7 +16,7 @@ inline constexpr char kItSub[] = "00000000-0000-0000-0000-0000000000bb";
 inline constexpr char kItToken[] = "daemon-it-token";
 
 // A world with clusters c1 (East US 2: db1, db2) and c2 (West Europe: db3), plus a
-// pre-existing unmanaged connection "legacy" in c1/db1.
+// pre-existing unmanaged connection "legacy" in clu1/db1.
 std::string DaemonWorld();
 
 // A DataConnection manifest. `extra_policy` is YAML lines under policy (indented 4).

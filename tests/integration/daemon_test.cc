@@ -21,10 +21,10 @@ struct Conn {
 
 const std::vector<Conn>& FourKinds() {
   static const std::vector<Conn>* kConns = new std::vector<Conn>{
-      {"hub.yaml", "hub", "EventHub", "c1", "db1"},
-      {"grid.yaml", "grid", "EventGrid", "c1", "db2"},
-      {"iot.yaml", "iot", "IotHub", "c2", "db3"},
-      {"cosmos.yaml", "cosmos", "CosmosDb", "c2", "db3"},
+      {"hub.yaml", "hub", "EventHub", "clu1", "db1"},
+      {"grid.yaml", "grid", "EventGrid", "clu1", "db2"},
+      {"iot.yaml", "iot", "IotHub", "clu2", "db3"},
+      {"cosmos.yaml", "cosmos", "CosmosDb", "clu2", "db3"},
   };
   return *kConns;
 }
@@ -107,11 +107,11 @@ TEST(DaemonTest, SteadyStateMakesNoWritesAndOneListPerDatabasePerResync) {
 
 TEST(DaemonTest, RemovingFilesDeletesManagedKeepsOrphanAndNeverTouchesUnmanaged) {
   DaemonFixture f;
-  f.dir.WriteFile("config/a.yaml", Manifest("a", "EventHub", "c1", "db1", "T1"));
+  f.dir.WriteFile("config/a.yaml", Manifest("a", "EventHub", "clu1", "db1", "T1"));
   f.dir.WriteFile("config/b.yaml",
-                  Manifest("b", "EventHub", "c1", "db1", "T1", "    deletion: Orphan\n"));
+                  Manifest("b", "EventHub", "clu1", "db1", "T1", "    deletion: Orphan\n"));
   f.StartDaemon();
-  std::string a = ConnKey("c1", "db1", "a"), b = ConnKey("c1", "db1", "b");
+  std::string a = ConnKey("clu1", "db1", "a"), b = ConnKey("clu1", "db1", "b");
   ASSERT_TRUE(WaitUntil(
       [&] {
         return f.AllReady({a, b});
@@ -124,7 +124,7 @@ TEST(DaemonTest, RemovingFilesDeletesManagedKeepsOrphanAndNeverTouchesUnmanaged)
   // Give the daemon several resyncs to (wrongly) delete b or legacy.
   std::this_thread::sleep_for(std::chrono::seconds(5));
   EXPECT_TRUE(f.EmulatorConnection(b).has_value()) << "Orphan policy must leave the connection";
-  EXPECT_TRUE(f.EmulatorConnection(ConnKey("c1", "db1", "legacy")).has_value());
+  EXPECT_TRUE(f.EmulatorConnection(ConnKey("clu1", "db1", "legacy")).has_value());
   EXPECT_EQ(f.CountRequests(0, "PUT", "/dataConnections/legacy"), 0);
   EXPECT_EQ(f.CountRequests(0, "DELETE", "/dataConnections/legacy"), 0);
   EXPECT_EQ(f.CountRequests(0, "DELETE", "/dataConnections/b"), 0);
@@ -132,16 +132,16 @@ TEST(DaemonTest, RemovingFilesDeletesManagedKeepsOrphanAndNeverTouchesUnmanaged)
 
 TEST(DaemonTest, UnmanagedExistingConnectionIsAConflictUnlessAdopted) {
   DaemonFixture f;
-  f.dir.WriteFile("config/legacy.yaml", Manifest("legacy", "EventHub", "c1", "db1", "T9"));
+  f.dir.WriteFile("config/legacy.yaml", Manifest("legacy", "EventHub", "clu1", "db1", "T9"));
   f.StartDaemon();
-  std::string key = ConnKey("c1", "db1", "legacy");
+  std::string key = ConnKey("clu1", "db1", "legacy");
   ASSERT_TRUE(WaitUntil([&] { return f.Phase(key) == "Stalled" || f.Phase(key) == "Conflict"; },
                         absl::Seconds(20)))
       << f.DaemonStatus().dump(1);
   EXPECT_EQ(f.CountRequests(0, "PUT", "/dataConnections/legacy"), 0);
   // With the adopt annotation it is taken over and brought to the manifest.
   f.dir.WriteFile("config/legacy.yaml",
-                  Manifest("legacy", "EventHub", "c1", "db1", "T9", "", /*adopt=*/true));
+                  Manifest("legacy", "EventHub", "clu1", "db1", "T9", "", /*adopt=*/true));
   ASSERT_TRUE(WaitUntil([&] { return f.Phase(key) == "Ready"; }, absl::Seconds(20)))
       << f.DaemonStatus().dump(1);
   EXPECT_EQ((*f.EmulatorConnection(key))["properties"].value("tableName", ""), "T9");
@@ -213,7 +213,7 @@ TEST(DaemonTest, PruneGuardHoldsBackAMassDeletion) {
   for (int i = 0; i < 5; ++i) {
     std::string n = absl::StrCat("p", i);
     conns.push_back(
-        {n + ".yaml", n, "EventHub", i % 2 == 0 ? "c1" : "c2", i % 2 == 0 ? "db2" : "db3"});
+        {n + ".yaml", n, "EventHub", i % 2 == 0 ? "clu1" : "clu2", i % 2 == 0 ? "db2" : "db3"});
   }
   WriteAll(f, conns);
   f.StartDaemon({"--max-deletes-per-pass", "2", "--rescan-interval", "1h"});
@@ -242,16 +242,16 @@ TEST(DaemonTest, PruneGuardHoldsBackAMassDeletion) {
 
 TEST(DaemonTest, RestartKeepsOwnership) {
   DaemonFixture f;
-  f.dir.WriteFile("config/a.yaml", Manifest("a", "EventHub", "c1", "db1", "T1"));
+  f.dir.WriteFile("config/a.yaml", Manifest("a", "EventHub", "clu1", "db1", "T1"));
   f.StartDaemon();
-  std::string a = ConnKey("c1", "db1", "a");
+  std::string a = ConnKey("clu1", "db1", "a");
   ASSERT_TRUE(WaitUntil([&] { return f.AllReady({a}); }, absl::Seconds(30)));
   EXPECT_EQ(f.StopDaemon(), 0);
   fs::remove(f.config_dir + "/a.yaml");
   f.StartDaemon();
   ASSERT_TRUE(WaitUntil([&] { return !f.EmulatorConnection(a).has_value(); }, absl::Seconds(20)))
       << f.daemon->Log();
-  EXPECT_TRUE(f.EmulatorConnection(ConnKey("c1", "db1", "legacy")).has_value());
+  EXPECT_TRUE(f.EmulatorConnection(ConnKey("clu1", "db1", "legacy")).has_value());
 }
 
 std::vector<std::string> CliArm(const DaemonFixture& f) {
@@ -298,7 +298,7 @@ TEST(DaemonTest, ExportThenPlanIsANoOp) {
   EXPECT_EQ(f.StopDaemon(), 0);
   std::string out_dir = f.dir.path() + "/exported";
   std::vector<std::string> exp = {"export", "--subscription", kItSub, "--resource-group",
-                                  "rg1",    "--cluster",      "c1",   "--database",
+                                  "rg1",    "--cluster",      "clu1",   "--database",
                                   "db1",    "--database",     "db2",  "--out",
                                   out_dir};
   for (const std::string& a : CliArm(f)) {
@@ -323,7 +323,7 @@ TEST(DaemonTest, ConvergesAgainstThrottlingAndServerErrorsHonouringRetryAfter) {
   for (int i = 0; i < 6; ++i) {
     std::string n = absl::StrCat("t", i);
     conns.push_back(
-        {n + ".yaml", n, "EventHub", i % 2 == 0 ? "c1" : "c2", i % 2 == 0 ? "db1" : "db3"});
+        {n + ".yaml", n, "EventHub", i % 2 == 0 ? "clu1" : "clu2", i % 2 == 0 ? "db1" : "db3"});
   }
   WriteAll(f, conns);
   // A generous client-side bucket, so that the server's limit is what the daemon meets.

@@ -109,7 +109,7 @@ double EgOutcome(DaemonFixture& f, const std::string& outcome) {
 }
 
 std::string AdminUrl(DaemonFixture& f, const std::string& name) {
-  return absl::StrCat(f.emulator.base_url, "/_admin/connections", ConnPath("c1", "db1", name));
+  return absl::StrCat(f.emulator.base_url, "/_admin/connections", ConnPath("clu1", "db1", name));
 }
 
 // The daemon's requests of `method` on connection `name` since `since` (admin calls excluded),
@@ -135,14 +135,14 @@ std::vector<absl::Time> DaemonCalls(DaemonFixture& f, int64_t since, const std::
 }
 
 std::string TableOf(DaemonFixture& f, const std::string& name) {
-  std::optional<nlohmann::json> c = f.EmulatorConnection(ConnKey("c1", "db1", name));
+  std::optional<nlohmann::json> c = f.EmulatorConnection(ConnKey("clu1", "db1", name));
   if (!c) {
     return "";
   }
   return c->value("properties", nlohmann::json::object()).value("tableName", "");
 }
 std::string ProvisioningOf(DaemonFixture& f, const std::string& name) {
-  std::optional<nlohmann::json> c = f.EmulatorConnection(ConnKey("c1", "db1", name));
+  std::optional<nlohmann::json> c = f.EmulatorConnection(ConnKey("clu1", "db1", name));
   if (!c) {
     return "";
   }
@@ -152,7 +152,7 @@ std::string ProvisioningOf(DaemonFixture& f, const std::string& name) {
 // A synthetic ResourceWriteSuccess for connection `name` (Event Grid schema).
 nlohmann::json ResourceEvent(const std::string& id, const std::string& name,
                              const std::string& correlation) {
-  std::string uri = ConnPath("c1", "db1", name);
+  std::string uri = ConnPath("clu1", "db1", name);
   return {{"id", id},
           {"topic", absl::StrCat("/subscriptions/", kItSub)},
           {"subject", uri},
@@ -178,11 +178,11 @@ absl::Duration Percentile(std::vector<absl::Duration> v, double p) {
 
 class EventGridDaemonTest : public ::testing::Test {
  protected:
-  // Starts emulator + daemon with one managed connection "hub" (c1/db1), converged.
+  // Starts emulator + daemon with one managed connection "hub" (clu1/db1), converged.
   void StartWith(std::vector<std::string> daemon_flags, bool subscribe) {
     f_ = std::make_unique<DaemonFixture>(
         std::vector<std::string>{"--eventgrid-retry-scale", "0.001"});
-    f_->dir.WriteFile("config/hub.yaml", Manifest("hub", "EventHub", "c1", "db1", "T1"));
+    f_->dir.WriteFile("config/hub.yaml", Manifest("hub", "EventHub", "clu1", "db1", "T1"));
     f_->StartDaemon(daemon_flags, {{"KUSTODIAN_EVENTGRID_SECRET", kSecret}});
     port_ = EventGridPort(*f_);
     ASSERT_GT(port_, 0) << f_->daemon->Log();
@@ -211,7 +211,7 @@ class EventGridDaemonTest : public ::testing::Test {
 
   std::unique_ptr<DaemonFixture> f_;
   int port_ = 0;
-  const std::string key_ = ConnKey("c1", "db1", "hub");
+  const std::string key_ = ConnKey("clu1", "db1", "hub");
 };
 
 TEST_F(EventGridDaemonTest, OutOfBandDeletesAndEditsAreCorrectedWithinASecond) {
@@ -286,7 +286,7 @@ TEST_F(EventGridDaemonTest, EventsWithoutTheSecretOrWithForgedBodiesChangeNothin
   for (const std::string& body :
        {std::string("{\"eventType\": \"Microsoft.Resources.ResourceWriteSuccess\""),
         std::string("[{\"id\": \"x\", \"subject\": \"/subscriptions/x\"}]"),
-        std::string("{\"resourceUri\": \"") + ConnPath("c1", "db1", "hub") + "\"}",
+        std::string("{\"resourceUri\": \"") + ConnPath("clu1", "db1", "hub") + "\"}",
         absl::StrCat("[", ResourceEvent("e2", "hub", "x").dump().substr(0, 40), "]")}) {
     r = f_->http.Request("POST", WebhookUrl(port_), body, {{"Content-Type", "application/json"}});
     ASSERT_TRUE(r.ok());
@@ -348,7 +348,7 @@ TEST_F(EventGridDaemonTest, OwnWritesCauseNoExtraReconcile) {
   const double reconciles_before = Reconciles(*f_);
   const int64_t since = f_->LastSeq();
   // A manifest change makes the daemon write (one PUT), which Event Grid reports back.
-  f_->dir.WriteFile("config/hub.yaml", Manifest("hub", "EventHub", "c1", "db1", "T2"));
+  f_->dir.WriteFile("config/hub.yaml", Manifest("hub", "EventHub", "clu1", "db1", "T2"));
   ASSERT_TRUE(WaitUntil([&] { return TableOf(*f_, "hub") == "T2"; }, absl::Seconds(10)));
   ASSERT_TRUE(
       WaitUntil([&] { return EgOutcome(*f_, "own_write") >= own_before + 1; }, absl::Seconds(10)))

@@ -41,7 +41,7 @@ int EnvInt(const char* name, int fallback) {
 
 const std::vector<std::string> kKinds = {"EventHub", "EventGrid", "IotHub", "CosmosDb"};
 const std::vector<std::pair<std::string, std::string>> kDatabases = {
-    {"c1", "db1"}, {"c1", "db2"}, {"c2", "db3"}};
+    {"clu1", "db1"}, {"clu1", "db2"}, {"clu2", "db3"}};
 
 struct Desired {
   std::string cluster, db, name, table;
@@ -77,18 +77,18 @@ std::map<std::string, std::string> Expected(const std::map<std::string, Desired>
 }
 
 std::map<std::string, std::string> Expected(const std::map<std::string, Desired>& desired) {
-  return Expected(desired, {ConnKey("c1", "db1", "legacy")});
+  return Expected(desired, {ConnKey("clu1", "db1", "legacy")});
 }
 
-// The soak's world: `clusters` Kusto clusters c1..cN (c1 in East US 2, the others in West
-// Europe, as Manifest() expects) with two databases each, db(2K-1) and db(2K) in cK, and an
+// The soak's world: `clusters` Kusto clusters clu1..cluN (clu1 in East US 2, the others in West
+// Europe, as Manifest() expects) with two databases each, db(2K-1) and db(2K) in cluK, and an
 // unmanaged connection "legacy" in every database. A fleet of a thousand connections spans
 // several clusters, and Kusto runs one operation per cluster at a time.
 std::vector<std::pair<std::string, std::string>> SoakDatabases(int clusters) {
   std::vector<std::pair<std::string, std::string>> out;
   for (int k = 1; k <= clusters; ++k) {
-    out.emplace_back(absl::StrCat("c", k), absl::StrCat("db", 2 * k - 1));
-    out.emplace_back(absl::StrCat("c", k), absl::StrCat("db", 2 * k));
+    out.emplace_back(absl::StrCat("clu", k), absl::StrCat("db", 2 * k - 1));
+    out.emplace_back(absl::StrCat("clu", k), absl::StrCat("db", 2 * k));
   }
   return out;
 }
@@ -101,7 +101,7 @@ std::string SoakWorld(int clusters) {
     const auto& [cluster, db] = databases[i];
     if (i % 2 == 0) {
       absl::StrAppend(&out, "          - name: ", cluster,
-                      "\n            location: ", cluster == "c1" ? "East US 2" : "West Europe",
+                      "\n            location: ", cluster == "clu1" ? "East US 2" : "West Europe",
                       "\n            databases:\n");
     }
     absl::StrAppend(&out, "              - name: ", db,
@@ -389,7 +389,7 @@ TEST(ReliabilityTest, BadCorpusInConfigDirectoryDeletesNothingAndKeepsRunning) {
   fs::create_directory_symlink("..", f.config_dir + "/bad/loop");
   {
     std::ofstream big(f.config_dir + "/bad/zz-ten-megabytes.yaml");
-    big << Manifest("big", "EventHub", "c1", "db1", "Big") << "status:\n  pad: \""
+    big << Manifest("big", "EventHub", "clu1", "db1", "Big") << "status:\n  pad: \""
         << std::string(10 << 20, 'x') << "\"\n";
   }
   std::vector<std::string> keys;

@@ -51,8 +51,8 @@ TEST(SecurityTest, NoSecretOrTokenInLogsStatusOrMetrics) {
   for (const auto& [name, kind] : std::vector<std::pair<std::string, std::string>>{
            {"sec-hub", "EventHub"}, {"sec-grid", "EventGrid"}, {"sec-cosmos", "CosmosDb"}}) {
     std::ofstream(f.config_dir + "/" + name + ".yaml")
-        << Manifest(name, kind, "c1", "db1", "Secure");
-    keys.push_back(ConnKey("c1", "db1", name));
+        << Manifest(name, kind, "clu1", "db1", "Secure");
+    keys.push_back(ConnKey("clu1", "db1", name));
   }
   // A broken manifest and an ARM failure make error paths log too.
   std::ofstream(f.config_dir + "/broken.yaml") << "spec: [unclosed\n";
@@ -67,7 +67,7 @@ TEST(SecurityTest, NoSecretOrTokenInLogsStatusOrMetrics) {
   // An out-of-band edit and a delete so the daemon logs drift and recovery.
   ASSERT_TRUE(f.http
                   .Request("DELETE", f.emulator.base_url + "/_admin/connections" +
-                                         ConnPath("c1", "db1", "sec-hub"))
+                                         ConnPath("clu1", "db1", "sec-hub"))
                   .ok());
   ASSERT_TRUE(
       WaitUntil([&] { return f.EmulatorConnection(keys[0]).has_value(); }, absl::Seconds(30)));

@@ -318,8 +318,8 @@ TEST(TargetNamesTest, LongValuesAreShortenedInMessages) {
   EXPECT_NE(errors[0].message.find("(5000 bytes)"), std::string::npos);
 }
 
-// The naming rules are not part of ValidateSpec, which the reconciler also runs: names are the
-// manifest loader's business, and a short emulator cluster name stays valid there.
+// The naming rules are not part of ValidateSpec, which the reconciler also runs on what it
+// holds: names are the manifest loader's business.
 TEST(TargetNamesTest, NotPartOfValidateSpec) {
   DataConnectionSpec spec =
       MakeSpec(ConnectionKind::kEventHub, MinimalProperties(ConnectionKind::kEventHub));
@@ -327,7 +327,20 @@ TEST(TargetNamesTest, NotPartOfValidateSpec) {
   spec.id.resource_group = "rg/x";
   EXPECT_TRUE(ValidateSpec(spec).empty()) << Dump(ValidateSpec(spec));
   EXPECT_EQ(FieldsOf(ValidateTargetNames(spec.id)),
-            std::vector<std::string>{"spec.target.resourceGroup"});
+            (std::vector<std::string>{"spec.target.resourceGroup", "spec.target.cluster"}));
+}
+
+// Azure's cluster names are 4 to 22 characters: a shorter one cannot exist.
+TEST(TargetNamesTest, ClusterNameShorterThanFourIsRefused) {
+  DataConnectionId id = GoodTarget();
+  id.cluster = "abc";
+  std::vector<ValidationError> errors = ValidateTargetNames(id);
+  ASSERT_EQ(errors.size(), 1u) << Dump(errors);
+  EXPECT_EQ(errors[0].field, "spec.target.cluster");
+  EXPECT_NE(errors[0].message.find("shorter than 4 characters"), std::string::npos)
+      << errors[0].message;
+  id.cluster = "abcd";
+  EXPECT_TRUE(ValidateTargetNames(id).empty()) << Dump(ValidateTargetNames(id));
 }
 
 TEST(ValidationTest, IdentityMayBeTheClusterOrAUserAssignedIdentity) {

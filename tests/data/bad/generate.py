@@ -390,6 +390,10 @@ for i, v in enumerate([STORAGE, f"{RG}/Microsoft.Kusto/clusters/mykustocluster/d
     case(f"resource-id-managedidentity-type-{i}", "spec.properties.managedIdentityResourceId",
          "userAssignedIdentities",
          doc("CosmosDb", override={"spec.properties.managedIdentityResourceId": v}))
+# Azure's cluster names are 4 to 22 characters.
+for i, v in enumerate(["c1", "abc"]):
+    case(f"target-cluster-too-short-{i}", "spec.target.cluster", "shorter than 4 characters",
+         doc(override={"spec.target.cluster": v}))
 
 
 # Inputs the loader accepts although they are wrong: validation gaps this corpus finds. They are
