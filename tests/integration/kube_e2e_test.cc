@@ -559,6 +559,73 @@ TEST(KubeE2E, LeaderElectionOnlyLeaderWritesAndStandbyTakesOver) {
       env.EmulatorConnection(ExampleConnPath("mykustocluster", "mykustodatabase", "second")));
 }
 
+// 6c. The API server away for 10 s under leader election: the leader cannot renew within its
+// deadline and exits (it would rather stop than risk a second writer); the "kubelet" (the test)
+// starts it again. After the outage exactly one replica leads, and the spec change applied
+// during the outage is made with exactly one PUT.
+TEST(KubeE2E, ApiServerAwayUnderLeaderElectionOneLeaderAfterAndNoChangeLost) {
+  KubeE2EEnv env;
+  ASSERT_TRUE(env.ok());
+  CreateNamespace(env, "adx");
+  const std::vector<std::string> flags = {"--leader-elect",
+                                          "--leader-election-namespace",
+                                          "default",
+                                          "--leader-election-lease-duration",
+                                          "3s",
+                                          "--leader-election-renew-deadline",
+                                          "2s",
+                                          "--leader-election-retry-period",
+                                          "500ms"};
+  KubeReplica* a = env.StartReplica("replica-a", flags);
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(WaitUntil([&] { return env.Leads(*a); }, absl::Seconds(15))) << env.Logs();
+  KubeReplica* b = env.StartReplica("replica-b", flags);
+  ASSERT_NE(b, nullptr);
+  DcSpec spec{.name = "orders", .table = "Orders"};
+  const std::string path = ExampleConnPath(spec.cluster, spec.database, spec.name);
+  ASSERT_EQ(env.Apply(spec).code, 0);
+  WaitReadyAt(env, "adx", "orders", 1);
+  const int64_t since = env.LastSeq();
+
+  constexpr int kPauseSeconds = 10;
+  ASSERT_TRUE(env.TestAction(absl::StrCat("pause?seconds=", kPauseSeconds)));
+  const absl::Time pause_end = absl::Now() + absl::Seconds(kPauseSeconds);
+  ASSERT_TRUE(env.TestAction("break-watches"));
+  spec.table = "OrdersV2";
+  std::unique_ptr<ChildProcess> queued = env.StartKubectl(
+      {"apply", "-f", env.WriteFile("orders-v2.yaml", DcYaml(spec)), "--request-timeout=60s"});
+
+  // The leader gives up within its renew deadline (plus a retry period), during the outage.
+  std::optional<int> exited = a->process->Wait(absl::Seconds(kPauseSeconds - 2));
+  ASSERT_TRUE(exited.has_value()) << "the leader kept running without its lease\n" << env.Logs();
+  EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 1) << *exited;
+  EXPECT_THAT(a->process->Log(), HasSubstr("leader election lost"));
+  EXPECT_LT(absl::Now(), pause_end);
+  EXPECT_FALSE(env.Leads(*b)) << "the standby cannot take the lease while the API is away";
+  KubeReplica* a2 = env.StartReplica("replica-a", flags);  // the kubelet restarts the container
+  ASSERT_NE(a2, nullptr);
+
+  std::optional<int> status = queued->Wait(absl::Seconds(kPauseSeconds + 30));
+  ASSERT_TRUE(status.has_value());
+  ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << queued->Log();
+  WaitReadyAt(env, "adx", "orders", 2);
+  std::cerr << "recovered " << absl::FormatDuration(absl::Now() - pause_end)
+            << " after the outage ended\n";
+  // Exactly one leader, and it stays the only one.
+  ASSERT_TRUE(WaitUntil([&] { return env.Leads(*b) || env.Leads(*a2); }, absl::Seconds(15)))
+      << env.Logs();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_NE(env.Leads(*b), env.Leads(*a2));
+    absl::SleepFor(absl::Milliseconds(500));  // a few retry periods: no second leader appears
+  }
+  std::optional<json> conn = env.EmulatorConnection(path);
+  ASSERT_TRUE(conn.has_value());
+  EXPECT_EQ((*conn)["properties"].value("tableName", ""), "OrdersV2");
+  EXPECT_EQ(env.CountRequests(since, "PUT", path), 1);
+  const KubeReplica& standby = env.Leads(*b) ? *a2 : *b;
+  EXPECT_EQ(env.ArmWrites(standby), 0) << standby.identity << " wrote without leading";
+}
+
 // 6b. Two shards: every resource is reconciled by exactly one of them, and together they cover
 // all resources.
 TEST(KubeE2E, TwoShardsSplitResourcesWithoutOverlap) {
