@@ -110,7 +110,10 @@ void AddRunFlags(CLI::App* run, RunInputs* in) {
                           "Full rescan of --config-dir besides inotify; 0 disables it")
               ->capture_default_str());
   WithEnv(run->add_option("--debounce", in->debounce,
-                          "Quiet period after a file change before the directory is rescanned")
+                          "Quiet period before a full rescan of --config-dir for changes that "
+                          "do not say a file is complete: a file still being written (modified, "
+                          "not closed), a deletion or rename away, a new directory. A file "
+                          "closed or renamed into place is read at once; 0: every change at once")
               ->capture_default_str());
   WithEnv(run->add_option("--max-deletes-per-pass", o.max_deletes_per_pass,
                           "Prune guard: most deletions per directory pass; the rest wait")

@@ -33,18 +33,11 @@ struct PlannedConnection {
   bool in_sync = true;
 };
 
-// Reads <state_dir>/managed.json without creating anything. A missing file or directory is an
-// empty journal; DataLoss when the file is corrupt.
+// Reads the ownership journal of `state_dir` (snapshot and log) without creating or repairing
+// anything. A missing file or directory is an empty journal; DataLoss when it is corrupt.
 absl::Status ReadJournal(const std::string& state_dir, OwnershipJournal* journal) {
-  std::filesystem::path path = std::filesystem::path(state_dir) / kJournalFileName;
-  std::ifstream in(path);
-  if (!in) {
-    return absl::OkStatus();
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  KUS_ASSIGN_OR_RETURN(auto records, OwnershipJournal::Parse(text.str()));
-  for (auto& [key, record] : records) {
+  KUS_ASSIGN_OR_RETURN(JournalContents contents, OwnershipJournal::Load(state_dir));
+  for (auto& [key, record] : contents.records) {
     journal->Add(key, std::move(record));
   }
   return absl::OkStatus();

@@ -13,7 +13,8 @@ std::vector<std::string> DesiredStore::ApplyFile(const std::string& file,
                                                  const std::vector<std::string>& rejected_keys,
                                                  std::vector<std::string> errors) {
   std::lock_guard<std::mutex> lock(mu_);
-  FileState& state = files_[file];
+  auto [file_it, inserted] = files_.try_emplace(file);
+  FileState& state = file_it->second;
   std::map<std::string, EntryPtr> old_claims = std::move(state.claims);
   std::map<std::string, EntryPtr> claims;
   std::set<std::string> duplicates;
@@ -47,6 +48,7 @@ std::vector<std::string> DesiredStore::ApplyFile(const std::string& file,
   for (const auto& [key, entry] : claims) {
     affected.insert(key);
   }
+  IndexClaimsLocked(file_it->first, old_claims, claims);
   state.claims = std::move(claims);
   state.errors = std::move(errors);
   std::vector<std::string> changed;
@@ -70,6 +72,7 @@ std::vector<std::string> DesiredStore::RemoveFile(const std::string& file) {
     return {};
   }
   std::map<std::string, EntryPtr> old_claims = std::move(it->second.claims);
+  IndexClaimsLocked(it->first, old_claims, {});
   files_.erase(it);
   std::vector<std::string> changed;
   for (const auto& [key, entry] : old_claims) {
@@ -80,12 +83,35 @@ std::vector<std::string> DesiredStore::RemoveFile(const std::string& file) {
   return changed;
 }
 
+void DesiredStore::IndexClaimsLocked(const std::string& file,
+                                     const std::map<std::string, EntryPtr>& before,
+                                     const std::map<std::string, EntryPtr>& after) {
+  for (const auto& [key, entry] : before) {
+    if (after.count(key) > 0) {
+      continue;
+    }
+    auto it = claimants_.find(key);
+    if (it == claimants_.end()) {
+      continue;
+    }
+    std::erase(it->second, &file);
+    if (it->second.empty()) {
+      claimants_.erase(it);
+    }
+  }
+  for (const auto& [key, entry] : after) {
+    if (before.count(key) == 0) {
+      claimants_[key].push_back(&file);
+    }
+  }
+}
+
 bool DesiredStore::RecomputeLocked(const std::string& key) {
   std::vector<const EntryPtr*> claimants;
-  for (const auto& [file, state] : files_) {
-    auto it = state.claims.find(key);
-    if (it != state.claims.end()) {
-      claimants.push_back(&it->second);
+  if (auto c = claimants_.find(key); c != claimants_.end()) {
+    for (const std::string* file : c->second) {
+      const FileState& state = files_.at(*file);
+      claimants.push_back(&state.claims.at(key));
     }
   }
   auto current = entries_.find(key);

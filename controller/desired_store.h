@@ -92,11 +92,18 @@ class DesiredStore {
   // Recomputes the effective entry of `key` from the claims; true when it changed.
   bool RecomputeLocked(const std::string& key);
   void IndexLocked(const std::string& key, const DesiredEntry* entry);
+  // Keeps claimants_ in step when `file`'s claims change from `before` to `after`.
+  void IndexClaimsLocked(const std::string& file, const std::map<std::string, EntryPtr>& before,
+                         const std::map<std::string, EntryPtr>& after);
 
   mutable std::mutex mu_;
   std::map<std::string, FileState> files_;          // guarded by mu_
   std::map<std::string, EntryPtr> entries_;         // guarded by mu_; effective entries
   std::map<std::string, DatabaseIndex> databases_;  // guarded by mu_; db key -> keys
+  // guarded by mu_; key -> the files that claim it (usually one). Points at files_' keys, which
+  // stay put while the file is known. Without it, each recompute looked at every file: a pass
+  // over n files cost n x n lookups.
+  std::map<std::string, std::vector<const std::string*>> claimants_;
 };
 
 }  // namespace kustodian

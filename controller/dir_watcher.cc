@@ -17,8 +17,9 @@
 namespace kustodian {
 namespace {
 
+// IN_MODIFY tells a writer is still writing (its IN_CLOSE_WRITE says it is done).
 constexpr uint32_t kWatchMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-                                IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB;
+                                IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB | IN_MODIFY;
 
 bool StatDir(const std::string& path, std::pair<uint64_t, uint64_t>* inode) {
   struct stat st;
@@ -29,6 +30,11 @@ bool StatDir(const std::string& path, std::pair<uint64_t, uint64_t>* inode) {
     *inode = {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
   }
   return true;
+}
+
+bool IsSymlink(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
 }
 
 std::string JoinPath(const std::string& dir, const char* name) {
@@ -60,12 +66,13 @@ std::string_view ChangeReasonName(ChangeReason reason) {
 }
 
 DirWatcher::DirWatcher(std::string root, DirWatcherOptions options, Clock& clock, Logger& logger,
-                       Callback callback)
+                       Callback callback, FilesCallback files_callback)
     : root_(std::move(root)),
-      options_(options),
+      options_(std::move(options)),
       clock_(clock),
       logger_(logger),
-      callback_(std::move(callback)) {}
+      callback_(std::move(callback)),
+      files_callback_(std::move(files_callback)) {}
 
 DirWatcher::~DirWatcher() { Stop(); }
 
@@ -183,9 +190,12 @@ bool DirWatcher::RootReplacedLocked() const {
   return root_wd_ < 0 || now != root_inode_;
 }
 
-bool DirWatcher::ReadEvents(bool* rebuild) {
+PathKind DirWatcher::Classify(const std::string& path) const {
+  return options_.classify ? options_.classify(path) : PathKind::kFile;
+}
+
+void DirWatcher::ReadEvents(Batch* batch) {
   alignas(struct inotify_event) char buf[16 * 1024];
-  bool relevant = false;
   std::lock_guard<std::mutex> lock(mu_);
   for (;;) {
     ssize_t n = ::read(inotify_fd_, buf, sizeof(buf));
@@ -197,43 +207,92 @@ bool DirWatcher::ReadEvents(bool* rebuild) {
       p += sizeof(struct inotify_event) + ev->len;
       events_seen_.fetch_add(1);
       if (ev->mask & IN_Q_OVERFLOW) {
-        *rebuild = true;
+        batch->rebuild = true;
         continue;
       }
       auto it = watches_.find(ev->wd);
       if (ev->mask & IN_IGNORED) {
         if (ev->wd == root_wd_) {
-          *rebuild = true;
+          batch->rebuild = true;
         }
         if (it != watches_.end()) {
           watches_.erase(it);
         }
         continue;
       }
-      relevant = true;
       if ((ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) && ev->wd == root_wd_) {
-        *rebuild = true;
+        batch->rebuild = true;
         continue;
       }
       if (it == watches_.end() || ev->len == 0) {
+        batch->full = true;  // about a watched directory itself
         continue;
       }
-      if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
-        std::string path = JoinPath(it->second, ev->name);
-        if (std::string_view(ev->name) != ".git" && StatDir(path, nullptr)) {
-          AddTreeLocked(path);  // a new directory (or a symlink to one, e.g. ..data)
-        }
+      std::string path = JoinPath(it->second, ev->name);
+      const bool is_git = std::string_view(ev->name) == ".git";
+      bool is_dir = (ev->mask & IN_ISDIR) != 0;
+      if (!is_dir && (ev->mask & (IN_CREATE | IN_MOVED_TO))) {
+        is_dir = StatDir(path, nullptr);  // a symlink to a directory, e.g. ..data
       }
+      if (is_dir) {
+        if (is_git) {
+          continue;
+        }
+        if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
+          AddTreeLocked(path);  // a new directory (or a symlink to one)
+        }
+        if (ev->mask & IN_MOVED_TO) {
+          batch->urgent = true;  // renamed into place complete, like a ConfigMap's ..data swap
+        } else if (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_ATTRIB)) {
+          batch->full = true;
+        }
+        continue;
+      }
+      switch (Classify(path)) {
+        case PathKind::kIgnore:
+          continue;
+        case PathKind::kRescan:
+          batch->full = true;
+          continue;
+        case PathKind::kFile:
+          break;
+      }
+      FileState state;
+      if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+        state = FileState::kGone;
+        batch->full = true;  // a removal waits for the debounce (and the full pass)
+      } else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+        state = FileState::kReady;
+      } else if ((ev->mask & IN_CREATE) && IsSymlink(path)) {
+        state = FileState::kReady;  // a symlink is complete once created (no close follows)
+      } else if (ev->mask & (IN_CREATE | IN_MODIFY)) {
+        state = FileState::kDirty;
+      } else if (ev->mask & IN_ATTRIB) {
+        // chmod, touch: complete unless a writer is known to be writing it.
+        auto known = batch->files.find(path);
+        state = known != batch->files.end() && known->second == FileState::kDirty
+                    ? FileState::kDirty
+                    : FileState::kReady;
+      } else {
+        continue;
+      }
+      batch->files[path] = state;
     }
   }
-  return relevant;
 }
 
 void DirWatcher::Run(absl::Time started) {
-  bool pending = false;
-  ChangeReason pending_reason = ChangeReason::kEvents;
+  // A debounced full rescan: pending when `full` or a file is still being written.
+  bool full = false;
+  bool urgent = false;
+  ChangeReason full_reason = ChangeReason::kEvents;
   absl::Time first_event;
   absl::Time last_event;
+  std::set<std::string> dirty;  // kFile paths written but not closed yet
+  // Completed files waiting for the settle window.
+  std::set<std::string> ready;
+  absl::Time first_ready;
+  absl::Time last_ready;
   const bool periodic = options_.rescan_interval > absl::ZeroDuration();
   absl::Time next_rescan = started + options_.rescan_interval;
   int inotify_fd;
@@ -243,12 +302,18 @@ void DirWatcher::Run(absl::Time started) {
     inotify_fd = inotify_fd_;
     stop_fd = stop_fd_;
   }
+  auto debounced = [&] { return full || !dirty.empty(); };
+  auto settling = [&] { return urgent || !ready.empty(); };
   while (!stopping_) {
     absl::Time now = clock_.Now();
     absl::Duration wait = options_.max_poll_wait;
-    if (pending) {
+    if (debounced()) {
       wait = std::min(
           wait, std::min(last_event + options_.debounce, first_event + options_.max_delay) - now);
+    }
+    if (settling()) {
+      wait = std::min(
+          wait, std::min(last_ready + options_.settle, first_ready + options_.max_settle) - now);
     }
     if (periodic) {
       wait = std::min(wait, next_rescan - now);
@@ -261,37 +326,88 @@ void DirWatcher::Run(absl::Time started) {
     // Stamped before the events are read, so an event counted in events_seen() is never
     // stamped with a later time than a clock advance that follows it.
     const absl::Time woke = clock_.Now();
-    bool rebuild = false;
-    bool changed = rc > 0 && (fds[1].revents & POLLIN) && ReadEvents(&rebuild);
+    Batch batch;
+    if (rc > 0 && (fds[1].revents & POLLIN)) {
+      ReadEvents(&batch);
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!rebuild && RootReplacedLocked()) {
-        rebuild = true;
+      if (!batch.rebuild && RootReplacedLocked()) {
+        batch.rebuild = true;
       }
-      if (rebuild) {
+      if (batch.rebuild) {
         bool ok = RebuildLocked();
         logger_.Info(ok ? "config directory replaced or event queue overflowed; watches rebuilt"
                         : "config directory is gone; waiting for it to come back",
                      {{"dir", root_}, {"watched_dirs", std::to_string(watches_.size())}});
       }
     }
-    if (changed || rebuild) {
-      if (!pending) {
+    const bool was_debounced = debounced();
+    const bool was_settling = settling();
+    bool new_ready = batch.urgent;
+    for (const auto& [path, state] : batch.files) {
+      switch (state) {
+        case FileState::kReady:
+          dirty.erase(path);
+          ready.insert(path);
+          new_ready = true;
+          break;
+        case FileState::kDirty:
+          ready.erase(path);
+          dirty.insert(path);
+          break;
+        case FileState::kGone:
+          ready.erase(path);
+          dirty.erase(path);
+          break;
+      }
+    }
+    full = full || batch.full || batch.rebuild;
+    if (batch.rebuild) {
+      full_reason = ChangeReason::kOverflow;
+    }
+    const bool more_debounced =
+        batch.full || batch.rebuild ||
+        std::any_of(batch.files.begin(), batch.files.end(),
+                    [](const auto& f) { return f.second == FileState::kDirty; });
+    if (more_debounced) {
+      if (!was_debounced) {
         first_event = woke;
-        pending_reason = ChangeReason::kEvents;
       }
-      if (rebuild) {
-        pending_reason = ChangeReason::kOverflow;
-      }
-      pending = true;
       last_event = woke;
     }
+    if (new_ready) {
+      if (!was_settling) {
+        first_ready = woke;
+      }
+      urgent = urgent || batch.urgent;
+      last_ready = woke;
+    }
     now = clock_.Now();
-    if (pending &&
-        (now - last_event >= options_.debounce || now - first_event >= options_.max_delay)) {
-      pending = false;
-      callback_(pending_reason);
+    const bool full_due = debounced() && (now - last_event >= options_.debounce ||
+                                          now - first_event >= options_.max_delay);
+    const bool settled = settling() && (now - last_ready >= options_.settle ||
+                                        now - first_ready >= options_.max_settle);
+    if (full_due || (settled && (urgent || !files_callback_))) {
+      // A full rescan covers every pending file too.
+      const ChangeReason reason = full ? full_reason : ChangeReason::kEvents;
+      full = urgent = false;
+      full_reason = ChangeReason::kEvents;
+      dirty.clear();
+      ready.clear();
+      callback_(reason);
       next_rescan = clock_.Now() + options_.rescan_interval;
+    } else if (settled) {
+      std::vector<std::string> files(ready.begin(), ready.end());
+      ready.clear();
+      if (!files_callback_(files)) {
+        // Not taken alone (a removal, say): the full rescan after the quiet period takes it.
+        if (!debounced()) {
+          first_event = clock_.Now();
+        }
+        full = true;
+        last_event = clock_.Now();
+      }
     } else if (periodic && now >= next_rescan) {
       callback_(ChangeReason::kPeriodic);
       next_rescan = clock_.Now() + options_.rescan_interval;

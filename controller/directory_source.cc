@@ -3,9 +3,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
+#include <optional>
 #include <set>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -29,6 +33,15 @@ std::vector<std::string> ToStrings(const std::vector<ManifestError>& errors) {
 constexpr absl::Duration kRacyWindow = absl::Seconds(2);
 
 size_t KeyHash(const std::string& key) { return std::hash<std::string>{}(key); }
+
+std::string AsciiLower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return s;
+}
 
 }  // namespace
 
@@ -161,10 +174,6 @@ DirectoryPassResult DirectorySource::Pass() {
   }
   std::vector<ManifestError> duplicates;
   RejectDuplicateTargets(files, &duplicates);
-  std::map<std::string, std::vector<ManifestError>> duplicates_by_file;
-  for (ManifestError& e : duplicates) {
-    duplicates_by_file[e.file].push_back(std::move(e));
-  }
 
   std::set<std::string> changed;
   std::set<std::string> seen_files;
@@ -177,9 +186,41 @@ DirectoryPassResult DirectorySource::Pass() {
     ++result.files;
     result.manifests += static_cast<int>(cache_[scan.files[i]].key_hashes.size());
   }
-  for (FileLoadResult& f : files) {
+  for (const FileLoadResult& f : files) {
     seen_files.insert(f.file);
-    ++result.files;
+  }
+  ApplyLoaded(files, std::move(duplicates), &changed, &result);
+
+  result.complete = scan.errors.empty();
+  for (const std::string& known : deps_.desired.Files()) {
+    if (seen_files.count(known) > 0) {
+      continue;
+    }
+    if (!result.complete) {
+      deps_.logger.Warn("manifest file not found, but the scan was incomplete: keeping its state",
+                        {{"file", known}});
+      continue;
+    }
+    deps_.logger.Info("manifest file removed", {{"file", known}});
+    for (std::string& key : deps_.desired.RemoveFile(known)) {
+      changed.insert(std::move(key));
+    }
+  }
+
+  scan_errors_ = std::move(scan.errors);
+  Finish(changed, &result, /*files_pass=*/false);
+  return result;
+}
+
+void DirectorySource::ApplyLoaded(std::vector<FileLoadResult>& files,
+                                  std::vector<ManifestError> duplicates,
+                                  std::set<std::string>* changed, DirectoryPassResult* result) {
+  std::map<std::string, std::vector<ManifestError>> duplicates_by_file;
+  for (ManifestError& e : duplicates) {
+    duplicates_by_file[e.file].push_back(std::move(e));
+  }
+  for (FileLoadResult& f : files) {
+    ++result->files;
     std::vector<std::string> errors = ToStrings(f.errors);
     for (const std::string& e : ToStrings(duplicates_by_file[f.file])) {
       errors.push_back(e);
@@ -204,31 +245,18 @@ DirectoryPassResult DirectorySource::Pass() {
     for (LoadedManifest& m : f.manifests) {
       specs.push_back(std::move(m.spec));
     }
-    result.manifests += static_cast<int>(specs.size());
+    result->manifests += static_cast<int>(specs.size());
     for (std::string& key :
          deps_.desired.ApplyFile(f.file, std::move(specs), f.rejected_keys, std::move(errors))) {
-      changed.insert(std::move(key));
+      changed->insert(std::move(key));
     }
   }
+}
 
-  result.complete = scan.errors.empty();
-  for (const std::string& known : deps_.desired.Files()) {
-    if (seen_files.count(known) > 0) {
-      continue;
-    }
-    if (!result.complete) {
-      deps_.logger.Warn("manifest file not found, but the scan was incomplete: keeping its state",
-                        {{"file", known}});
-      continue;
-    }
-    deps_.logger.Info("manifest file removed", {{"file", known}});
-    for (std::string& key : deps_.desired.RemoveFile(known)) {
-      changed.insert(std::move(key));
-    }
-  }
-
+void DirectorySource::Finish(const std::set<std::string>& changed, DirectoryPassResult* result,
+                             bool files_pass) {
   std::map<std::string, std::vector<std::string>> all_errors = deps_.desired.FileErrors();
-  for (const ManifestError& e : scan.errors) {
+  for (const ManifestError& e : scan_errors_) {
     all_errors[e.file].push_back(e.ToString());
   }
   for (const auto& [file, errors] : all_errors) {
@@ -242,31 +270,201 @@ DirectoryPassResult DirectorySource::Pass() {
       ++it;
     }
   }
-  result.files_with_errors = static_cast<int>(all_errors.size());
-  if (deps_.status != nullptr) {
+  result->files_with_errors = static_cast<int>(all_errors.size());
+  bool errors_changed = true;
+  if (files_pass) {
+    std::lock_guard<std::mutex> lock(mu_);
+    errors_changed = all_errors != errors_;
+  }
+  if (deps_.status != nullptr && errors_changed) {
     deps_.status->SetFileErrors(all_errors);
   }
   if (deps_.metrics != nullptr) {
-    deps_.metrics->manifest_errors.Set(result.files_with_errors);
+    deps_.metrics->manifest_errors.Set(result->files_with_errors);
   }
 
-  result.changed_keys.assign(changed.begin(), changed.end());
-  for (const std::string& key : result.changed_keys) {
+  result->changed_keys.assign(changed.begin(), changed.end());
+  for (const std::string& key : result->changed_keys) {
     if (deps_.enqueue) {
       deps_.enqueue(key);
     }
   }
-  deps_.logger.Debug("directory pass done",
-                     {{"files", std::to_string(result.files)},
-                      {"connections", std::to_string(result.manifests)},
-                      {"files_with_errors", std::to_string(result.files_with_errors)},
-                      {"changed", std::to_string(result.changed_keys.size())}});
+  deps_.logger.Debug(files_pass ? "files pass done" : "directory pass done",
+                     {{"files", std::to_string(result->files)},
+                      {"connections", std::to_string(result->manifests)},
+                      {"files_with_errors", std::to_string(result->files_with_errors)},
+                      {"changed", std::to_string(result->changed_keys.size())}});
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++passes_;
     errors_ = std::move(all_errors);
   }
+}
+
+DirectoryPassResult DirectorySource::PassFiles(const std::vector<std::string>& paths) {
+  std::lock_guard<std::mutex> pass_lock(pass_mu_);
+  DirectoryPassResult result;
+  auto is_file = [](const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  };
+  std::set<std::string> given;
+  for (const std::string& path : paths) {
+    if (Classify(path) != PathKind::kFile) {
+      continue;
+    }
+    if (!is_file(path) ||
+        (cache_.count(path) == 0 &&
+         cache_.size() + given.size() >= static_cast<size_t>(scan_options_.max_files))) {
+      result.deferred = true;  // gone again (a removal), or past the scan's file limit
+      return result;
+    }
+    given.insert(path);
+  }
+  if (given.empty()) {
+    return result;
+  }
+
+  // What the cache said of every file loaded here, to undo a deferred pass.
+  std::map<std::string, std::optional<CachedFile>> saved;
+  // Hashes of the keys each loaded file claimed before (loaded, or rejected and kept).
+  std::map<std::string, std::vector<size_t>> before_by_file;
+  std::unordered_set<size_t> before;
+  auto save = [&](const std::string& file) {
+    auto it = cache_.find(file);
+    if (it == cache_.end()) {
+      saved.emplace(file, std::nullopt);
+      return;
+    }
+    saved.emplace(file, it->second);
+    std::vector<size_t>& hashes = before_by_file[file];
+    hashes = it->second.key_hashes;
+    for (const std::string& key : it->second.load_rejected) {
+      hashes.push_back(KeyHash(key));
+    }
+    for (const std::string& key : it->second.applied_rejected) {
+      hashes.push_back(KeyHash(key));
+    }
+    before.insert(hashes.begin(), hashes.end());
+  };
+  const absl::Time now = absl::Now();  // file times are real time, not the Clock's
+  std::vector<FileLoadResult> files;
+  auto load = [&](const std::string& file) {
+    save(file);
+    Unchanged(file, now);  // records the new stamp (the file is loaded whatever it says)
+    files.push_back(LoadManifestFile(file, load_options_));
+    Remember(files.back());
+  };
+  for (const std::string& file : given) {
+    load(file);
+  }
+  // Every other file holding a key that the loaded files claim now or claimed before is loaded
+  // too, so RejectDuplicateTargets sees every definition and a file that was a duplicate takes
+  // its key back. (By key hash: a shared hash only loads a file more, which is safe.)
+  std::unordered_set<size_t> involved = before;
+  for (const FileLoadResult& f : files) {
+    for (const LoadedManifest& m : f.manifests) {
+      involved.insert(KeyHash(m.spec.id.Key()));
+    }
+  }
+  std::vector<std::string> extra;
+  for (const auto& [file, c] : cache_) {
+    if (given.count(file) > 0) {
+      continue;
+    }
+    for (size_t h : c.key_hashes) {
+      if (involved.count(h) > 0) {
+        extra.push_back(file);
+        break;
+      }
+    }
+  }
+  bool defer = false;
+  for (const std::string& file : extra) {
+    if (!is_file(file)) {
+      defer = true;  // gone: the full pass after the debounce removes it
+      break;
+    }
+    load(file);
+  }
+  std::vector<ManifestError> duplicates;
+  if (!defer) {
+    std::sort(files.begin(), files.end(),
+              [](const FileLoadResult& a, const FileLoadResult& b) { return a.file < b.file; });
+    RejectDuplicateTargets(files, &duplicates);
+    // A connection leaves the desired state when a loaded file claimed its key before and no
+    // file claims it now: that is a removal, for a full pass (and the prune guard) to make.
+    std::unordered_set<size_t> after;
+    for (const FileLoadResult& f : files) {
+      if (f.parse_failed) {
+        const std::vector<size_t>& kept = before_by_file[f.file];
+        after.insert(kept.begin(), kept.end());  // kept as it was (never a deletion)
+        continue;
+      }
+      for (const LoadedManifest& m : f.manifests) {
+        after.insert(KeyHash(m.spec.id.Key()));
+      }
+      for (const std::string& key : f.rejected_keys) {
+        after.insert(KeyHash(key));
+      }
+    }
+    std::unordered_set<size_t> lost;
+    for (size_t h : before) {
+      if (after.count(h) == 0) {
+        lost.insert(h);
+      }
+    }
+    for (auto it = cache_.begin(); !lost.empty() && it != cache_.end(); ++it) {
+      if (saved.count(it->first) == 0) {
+        for (size_t h : it->second.key_hashes) {
+          lost.erase(h);
+        }
+      }
+    }
+    defer = !lost.empty();
+  }
+  if (defer) {
+    for (auto& [file, entry] : saved) {
+      if (entry) {
+        cache_[file] = std::move(*entry);
+      } else {
+        cache_.erase(file);
+      }
+    }
+    result.deferred = true;
+    return result;
+  }
+  std::set<std::string> changed;
+  ApplyLoaded(files, std::move(duplicates), &changed, &result);
+  Finish(changed, &result, /*files_pass=*/true);
   return result;
+}
+
+PathKind DirectorySource::Classify(const std::string& path) const {
+  const std::string prefix = !dir_.empty() && dir_.back() == '/' ? dir_ : dir_ + "/";
+  if (path.size() <= prefix.size() || path.compare(0, prefix.size(), prefix) != 0) {
+    return PathKind::kRescan;
+  }
+  const std::string ext = AsciiLower(std::filesystem::path(path).extension().string());
+  if (std::none_of(scan_options_.extensions.begin(), scan_options_.extensions.end(),
+                   [&](const std::string& e) { return AsciiLower(e) == ext; })) {
+    return PathKind::kIgnore;  // never loaded (an editor's swap file, `x.yaml.tmp`)
+  }
+  const std::string_view rel = std::string_view(path).substr(prefix.size());
+  for (size_t start = 0; start < rel.size();) {
+    if (rel[start] == '.') {
+      return PathKind::kRescan;  // hidden: the scan reads it only through a visible symlink
+    }
+    const size_t slash = rel.find('/', start);
+    if (slash == std::string_view::npos) {
+      break;
+    }
+    if (!scan_options_.follow_symlinks) {
+      return PathKind::kRescan;  // the scan may not enter this directory
+    }
+    start = slash + 1;
+  }
+  return PathKind::kFile;
 }
 
 void DirectorySource::LogNewErrors(const std::string& file,

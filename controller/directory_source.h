@@ -1,18 +1,22 @@
 // DirectorySource: turns the manifest directory into desired state. One pass scans --config-dir,
 // loads every file, applies each good file to the DesiredStore, keeps the last good state of a
 // file that fails to load (reporting why), removes files that are gone and enqueues every key
-// whose desired state changed. The DirWatcher (or a timer) decides when passes run.
+// whose desired state changed. A files pass (PassFiles) does the same for a few files the
+// DirWatcher saw completed, without scanning the directory, and only when nothing is removed by
+// it. The DirWatcher (or a timer) decides when passes run.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "controller/desired_store.h"
+#include "controller/dir_watcher.h"
 #include "controller/prune_guard.h"
 #include "controller/status_store.h"
 #include "src/core/logging.h"
@@ -42,6 +46,9 @@ struct DirectoryPassResult {
   // no file was removed from the DesiredStore in this pass, since a missing file may only be
   // unreadable.
   bool complete = true;
+  // PassFiles only: true when the files were not applied (one is gone, or the change would take
+  // a connection out of the desired state): a full Pass() must take them, after the debounce.
+  bool deferred = false;
 };
 
 // Thread-safe: passes are serialized.
@@ -57,6 +64,20 @@ class DirectorySource {
   // result, the logs, the status store and the metric.
   DirectoryPassResult Pass();
 
+  // A files pass: `files` (paths as the scan names them, "dir/sub/x.yaml") were written
+  // completely. Loads them again (and the files that share a key with them, for duplicate
+  // targets), applies them and enqueues the changed keys, with the same error reporting as
+  // Pass(), but without scanning the directory or starting a new prune budget. Applies nothing
+  // and returns `deferred` when a file is gone or when the change would remove a connection
+  // from the desired state (removals go through a full pass and the prune guard). Paths that
+  // are not manifest files (Classify() != kFile) are skipped.
+  DirectoryPassResult PassFiles(const std::vector<std::string>& files);
+
+  // How the DirWatcher should treat events on `path` (a non-directory under dir()): kFile for a
+  // manifest file the scan would list, kIgnore for a name it never loads (other extension),
+  // kRescan for a manifest name under a hidden directory (seen only through a symlink) or when
+  // the scan does not follow symlinked directories. Thread-safe.
+  PathKind Classify(const std::string& path) const;
   // Number of completed passes.
   int passes() const;
   // Every current problem as "file:line:col: field: message", by file (load errors, duplicate
@@ -94,6 +115,15 @@ class DirectorySource {
   // Records the keys, rejected keys and errors of a fresh load in its cache entry. Requires
   // pass_mu_.
   void Remember(const FileLoadResult& f);
+  // Applies loaded `files` (after RejectDuplicateTargets) to the DesiredStore, recording what
+  // was applied in the cache; adds the changed keys to *changed and counts into *result.
+  // Requires pass_mu_.
+  void ApplyLoaded(std::vector<FileLoadResult>& files, std::vector<ManifestError> duplicates,
+                   std::set<std::string>* changed, DirectoryPassResult* result);
+  // Logs new errors, updates the status store, the metric and Errors(), enqueues `changed`.
+  // Requires pass_mu_.
+  // `files_pass`: PassFiles (the status store is updated only when the errors changed).
+  void Finish(const std::set<std::string>& changed, DirectoryPassResult* result, bool files_pass);
 
   const std::string dir_;
   DirectorySourceDeps deps_;
@@ -106,6 +136,7 @@ class DirectorySource {
   std::map<std::string, std::vector<std::string>> errors_;  // guarded by mu_
   std::map<std::string, std::vector<std::string>> logged_;  // guarded by pass_mu_
   std::map<std::string, CachedFile> cache_;                 // guarded by pass_mu_
+  std::vector<ManifestError> scan_errors_;  // of the last full pass; guarded by pass_mu_
 };
 
 }  // namespace kustodian

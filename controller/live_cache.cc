@@ -1,5 +1,8 @@
 #include "controller/live_cache.h"
 
+#include <algorithm>
+#include <functional>
+#include <iterator>
 #include <utility>
 
 namespace kustodian {
@@ -30,24 +33,65 @@ std::string LookupDatabaseKeyOf(const std::string& key) {
   return DatabaseKeyOf(key);
 }
 
+// True when two entries say the same (what the reconciler compares: id, location, kind,
+// properties, provisioningState).
+bool SameLive(const LiveConnection& a, const LiveConnection& b) {
+  return a.provisioning_state == b.provisioning_state && a.location == b.location &&
+         a.kind_name == b.kind_name && a.kind == b.kind && a.id == b.id &&
+         a.properties == b.properties;
+}
+
 }  // namespace
 
-absl::Status LiveCache::Refresh(const DatabaseId& db, ArmClient& arm) {
+absl::Status LiveCache::Refresh(const DatabaseId& db, ArmClient& arm, RefreshResult* result) {
   const std::string db_key = db.Key();
   uint64_t start_seq;
+  ListFingerprint previous;
   {
     std::lock_guard<std::mutex> lock(mu_);
     start_seq = seq_;
+    auto it = databases_.find(db_key);
+    // A Put or Erase since the last LIST: this LIST must overwrite it, so it must be decoded.
+    if (it != databases_.end() && it->second.listed_at.has_value() && it->second.touched.empty()) {
+      previous = it->second.fingerprint;
+    }
   }
   absl::Time started = clock_.Now();
-  absl::StatusOr<std::vector<LiveConnection>> listed = arm.List(db);
+  absl::StatusOr<ListAnswer> listed = arm.ListIfChanged(db, &previous);
   if (!listed.ok()) {
     return listed.status();
   }
-  std::map<std::string, LiveConnection> fresh;
-  for (LiveConnection& live : *listed) {
+  RefreshResult out;
+  if (listed->unchanged) {
+    std::lock_guard<std::mutex> lock(mu_);
+    DatabaseState& state = databases_[db_key];
+    if (state.fingerprint == previous) {
+      // The entries are the answer, plus writes made since it started (which win over it). Those
+      // stay in `touched`: the next LIST is then decoded and overwrites them, as it would have
+      // if this one had been decoded.
+      state.listed_at = started;
+      out.unchanged = true;
+      if (result != nullptr) {
+        *result = std::move(out);
+      }
+      return absl::OkStatus();
+    }
+    // Another Refresh of the database replaced the entries meanwhile with a different answer.
+    // Ours is as recent; keep theirs, but call every key changed (its marks go) to be safe.
+    for (auto& [key, entry] : state.connections) {
+      entry.in_sync = 0;
+      out.changed.push_back(key);
+    }
+    state.listed_at = std::max(started, state.listed_at.value_or(started));
+    if (result != nullptr) {
+      *result = std::move(out);
+    }
+    return absl::OkStatus();
+  }
+  std::map<std::string, Entry> fresh;
+  for (LiveConnection& live : listed->items) {
     std::string key = live.id.Key();
-    fresh.insert_or_assign(std::move(key), std::move(live));
+    fresh.insert_or_assign(std::move(key), Entry{std::move(live), 0});
   }
   std::lock_guard<std::mutex> lock(mu_);
   DatabaseState& state = databases_[db_key];
@@ -63,9 +107,38 @@ absl::Status LiveCache::Refresh(const DatabaseId& db, ArmClient& arm) {
       fresh.erase(key);
     }
   }
-  state.touched.clear();
+  // Entries the LIST confirmed keep their marks; the others are changed (both maps are sorted).
+  auto old = state.connections.begin();
+  for (auto& [key, entry] : fresh) {
+    for (; old != state.connections.end() && old->first < key; ++old) {
+      out.changed.push_back(old->first);  // vanished
+    }
+    if (old != state.connections.end() && old->first == key) {
+      if (SameLive(old->second.live, entry.live)) {
+        entry.in_sync = old->second.in_sync;
+      } else {
+        out.changed.push_back(key);
+      }
+      ++old;
+    } else {
+      out.changed.push_back(key);  // appeared
+    }
+  }
+  for (; old != state.connections.end(); ++old) {
+    out.changed.push_back(old->first);  // vanished
+  }
+  std::sort(out.changed.begin(), out.changed.end());
+  // Writes made after the LIST started stay recorded, so the next LIST is decoded and overwrites
+  // them (compared with this answer's fingerprint, an unchanged answer would keep them).
+  for (auto it = state.touched.begin(); it != state.touched.end();) {
+    it = it->second <= start_seq ? state.touched.erase(it) : std::next(it);
+  }
   state.connections = std::move(fresh);
+  state.fingerprint = std::move(listed->fingerprint);
   state.listed_at = started;
+  if (result != nullptr) {
+    *result = std::move(out);
+  }
   return absl::OkStatus();
 }
 
@@ -73,12 +146,16 @@ void LiveCache::TouchLocked(const std::string& db_key, const std::string& key) {
   databases_[db_key].touched[key] = ++seq_;
 }
 
+uint64_t LiveCache::InSyncMark(const std::string& spec_hash) {
+  return std::hash<std::string>{}(spec_hash) | 1;  // never 0 (= no mark)
+}
+
 void LiveCache::Put(const LiveConnection& live) {
   std::string key = live.id.Key();
   std::string db_key = live.id.Database().Key();
   std::lock_guard<std::mutex> lock(mu_);
   TouchLocked(db_key, key);
-  databases_[db_key].connections.insert_or_assign(key, live);
+  databases_[db_key].connections.insert_or_assign(key, Entry{live, 0});
 }
 
 void LiveCache::Erase(const std::string& key) {
@@ -86,6 +163,45 @@ void LiveCache::Erase(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   TouchLocked(db_key, key);
   databases_[db_key].connections.erase(key);
+}
+
+void LiveCache::MarkInSync(const std::string& key, const std::string& spec_hash) {
+  const uint64_t mark = InSyncMark(spec_hash);
+  std::string db_key = LookupDatabaseKeyOf(key);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto db = databases_.find(db_key);
+  if (db == databases_.end()) {
+    return;
+  }
+  auto it = db->second.connections.find(key);
+  if (it != db->second.connections.end()) {
+    it->second.in_sync = mark;
+  }
+}
+
+void LiveCache::ClearInSync(const std::string& key) {
+  std::string db_key = LookupDatabaseKeyOf(key);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto db = databases_.find(db_key);
+  if (db == databases_.end()) {
+    return;
+  }
+  auto it = db->second.connections.find(key);
+  if (it != db->second.connections.end()) {
+    it->second.in_sync = 0;
+  }
+}
+
+bool LiveCache::InSyncWith(const std::string& key, const std::string& spec_hash) const {
+  const uint64_t mark = InSyncMark(spec_hash);
+  std::string db_key = LookupDatabaseKeyOf(key);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto db = databases_.find(db_key);
+  if (db == databases_.end()) {
+    return false;
+  }
+  auto it = db->second.connections.find(key);
+  return it != db->second.connections.end() && it->second.in_sync == mark;
 }
 
 std::optional<LiveConnection> LiveCache::Get(const std::string& key) const {
@@ -99,7 +215,7 @@ std::optional<LiveConnection> LiveCache::Get(const std::string& key) const {
   if (it == db->second.connections.end()) {
     return std::nullopt;
   }
-  return it->second;
+  return it->second.live;
 }
 
 bool LiveCache::HasListed(const std::string& db_key) const { return ListedAt(db_key).has_value(); }

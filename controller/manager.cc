@@ -29,6 +29,9 @@ absl::Status Manager::Start() {
   Logger& log = deps_.logger;
   KUS_ASSIGN_OR_RETURN(state_lock_, StateLock::Acquire(options_.state_dir));
   KUS_ASSIGN_OR_RETURN(journal_, OwnershipJournal::Open(options_.state_dir));
+  for (const std::string& warning : journal_->load_warnings()) {
+    log.Warn("ownership journal repaired", {{"detail", warning}});
+  }
   status_ = std::make_unique<StatusStore>(log, EffectiveStatusDir(options_));
   if (absl::Status st = status_->RemoveUnknownFiles(); !st.ok()) {
     log.Warn("cannot clean the status directory", {{"error", std::string(st.message())}});
@@ -55,9 +58,10 @@ absl::Status Manager::Start() {
       DirectorySourceDeps{desired_, log, &prune_guard_, status_.get(), &deps_.metrics, enqueue});
   ResyncOptions resync_options;
   resync_options.interval = options_.resync_interval;
-  resync_ = std::make_unique<ResyncLoop>(
-      ResyncDeps{deps_.clock, log, deps_.arm, live_, desired_, *journal_, &deps_.metrics, enqueue},
-      resync_options);
+  resync_ =
+      std::make_unique<ResyncLoop>(ResyncDeps{deps_.clock, log, deps_.arm, live_, desired_,
+                                              *journal_, &deps_.metrics, enqueue, status_.get()},
+                                   resync_options);
 
   if (absl::Status st = StartHttp(); !st.ok()) {
     return st;
@@ -73,10 +77,19 @@ absl::Status Manager::Start() {
   watch_options.rescan_interval = options_.rescan_interval;
   DirectorySource* source = source_.get();
   ResyncLoop* resync = resync_.get();
+  watch_options.classify = [source](const std::string& path) { return source->Classify(path); };
   watcher_ = std::make_unique<DirWatcher>(
-      options_.config_dir, watch_options, deps_.clock, log, [source, resync](ChangeReason) {
+      options_.config_dir, watch_options, deps_.clock, log,
+      [source, resync](ChangeReason) {
         source->Pass();
         resync->Wake();  // a new database gets its first LIST now
+      },
+      [source, resync](const std::vector<std::string>& files) {
+        DirectoryPassResult r = source->PassFiles(files);
+        if (!r.changed_keys.empty()) {
+          resync->Wake();
+        }
+        return !r.deferred;
       });
   if (absl::Status st = watcher_->Start(); !st.ok()) {
     Stop();
@@ -155,7 +168,11 @@ void Manager::Stop() {
   }
   workers_.clear();
   if (journal_) {
-    FlushJournal();
+    // Folds the log into the snapshot (flushing what is pending): the next start reads one file.
+    if (absl::Status st = journal_->Compact(); !st.ok()) {
+      deps_.logger.Error("cannot write the ownership journal",
+                         {{"path", journal_->path()}, {"error", std::string(st.message())}});
+    }
   }
   if (http_) {
     http_->Stop();

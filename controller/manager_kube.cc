@@ -71,9 +71,10 @@ absl::Status Manager::StartKubernetes() {
 
   ResyncOptions resync_options;
   resync_options.interval = options_.resync_interval;
-  resync_ = std::make_unique<ResyncLoop>(
-      ResyncDeps{deps_.clock, log, deps_.arm, live_, desired_, *journal_, &deps_.metrics, enqueue},
-      resync_options);
+  resync_ =
+      std::make_unique<ResyncLoop>(ResyncDeps{deps_.clock, log, deps_.arm, live_, desired_,
+                                              *journal_, &deps_.metrics, enqueue, status_.get()},
+                                   resync_options);
 
   if (absl::Status st = StartHttp(); !st.ok()) {
     return st;

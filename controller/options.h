@@ -71,7 +71,9 @@ struct DaemonOptions {
   absl::Duration resync_interval = absl::Minutes(5);
   // --rescan-interval: full rescan of --config-dir as a safety net for missed events; 0 = off.
   absl::Duration rescan_interval = absl::Seconds(60);
-  // --debounce: quiet period after a file event before the directory is rescanned.
+  // --debounce: quiet period before a full rescan for events that do not say a file is complete
+  // (a modification not closed yet, a removal, a new directory); a file closed or renamed into
+  // place is read at once (DirWatcher).
   absl::Duration debounce = absl::Milliseconds(200);
   int max_deletes_per_pass = 10;  // --max-deletes-per-pass: prune guard (0 = no deletes)
   bool adopt = false;             // --adopt: adopt existing connections without the annotation

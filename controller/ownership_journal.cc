@@ -1,14 +1,20 @@
 #include "controller/ownership_journal.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "controller/atomic_file.h"
 #include "nlohmann/json.hpp"
+#include "src/core/status.h"
 
 namespace kustodian {
 namespace {
@@ -73,9 +79,7 @@ absl::StatusOr<OwnershipRecord> RecordFromJson(const std::string& key, const jso
   return rec;
 }
 
-}  // namespace
-
-std::string OwnershipJournal::SerializeRecord(const std::string& key, const OwnershipRecord& rec) {
+json RecordToJson(const OwnershipRecord& rec) {
   json obj = {
       {"id", rec.id},
       {"kind", rec.kind},
@@ -85,6 +89,13 @@ std::string OwnershipJournal::SerializeRecord(const std::string& key, const Owne
   };
   obj[rec.origin == OwnershipRecord::Origin::kAdopted ? "adoptedAt" : "createdAt"] =
       JournalTime(rec.since);
+  return obj;
+}
+
+}  // namespace
+
+std::string OwnershipJournal::SerializeRecord(const std::string& key, const OwnershipRecord& rec) {
+  json obj = RecordToJson(rec);
   // Exactly what json::dump(2) writes for this member at depth 2 of the document: the object
   // dumped alone, every line indented by four more spaces.
   std::string body = obj.dump(2, ' ', false, json::error_handler_t::replace);
@@ -170,40 +181,222 @@ absl::StatusOr<std::map<std::string, OwnershipRecord>> OwnershipJournal::Parse(
   return out;
 }
 
+namespace {
+
+absl::Status ErrnoError(const char* what, const std::string& path, int err) {
+  return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(err)));
+}
+
+// Reads the whole file at `path` into `text`; `found` is false (and OK returned) when it does
+// not exist.
+absl::Status ReadWholeFile(const std::string& path, std::string* text, bool* found) {
+  text->clear();
+  *found = false;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      return absl::OkStatus();
+    }
+    return ErrnoError("cannot read ownership journal", path, errno);
+  }
+  *found = true;
+  char buf[1 << 16];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      int err = errno;
+      ::close(fd);
+      return ErrnoError("cannot read ownership journal", path, err);
+    }
+    if (n == 0) {
+      break;
+    }
+    text->append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return absl::OkStatus();
+}
+
+absl::Status WriteAll(int fd, std::string_view content, const std::string& path) {
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return ErrnoError("write", path, errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SyncDirectoryOf(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return ErrnoError("open directory", dir, errno);
+  }
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  return rc == 0 ? absl::OkStatus() : ErrnoError("fsync directory", dir, err);
+}
+
+// Applies one log line (without its newline) to `records`; changes nothing when it is invalid.
+absl::Status ApplyLogLine(std::string_view line, std::map<std::string, OwnershipRecord>* records) {
+  json obj;
+  try {
+    obj = json::parse(line.begin(), line.end());
+  } catch (const json::exception& e) {
+    return Corrupt(absl::StrCat("invalid JSON: ", e.what()));
+  }
+  try {
+    if (!obj.is_object()) {
+      return Corrupt("the line is not a JSON object");
+    }
+    auto op = obj.find("op");
+    auto key = obj.find("key");
+    if (op == obj.end() || !op->is_string() || key == obj.end() || !key->is_string()) {
+      return Corrupt("\"op\" or \"key\" missing or not a string");
+    }
+    const std::string k = key->get<std::string>();
+    const std::string o = op->get<std::string>();
+    if (o == "remove") {
+      records->erase(k);
+      return absl::OkStatus();
+    }
+    if (o != "put") {
+      return Corrupt(absl::StrCat("unknown \"op\" '", o,
+                                  "' (neither put nor remove; written by a newer kustodian?)"));
+    }
+    auto rec_json = obj.find("record");
+    if (rec_json == obj.end()) {
+      return Corrupt(absl::StrCat("connection '", k, "': \"record\" missing"));
+    }
+    absl::StatusOr<OwnershipRecord> rec = RecordFromJson(k, *rec_json);
+    if (!rec.ok()) {
+      return rec.status();
+    }
+    records->insert_or_assign(k, *std::move(rec));
+  } catch (const json::exception& e) {  // a member of the wrong type
+    return Corrupt(e.what());
+  }
+  return absl::OkStatus();
+}
+
+// Replays the log `text` (read from `log_path`) over out->records.
+absl::Status ReplayLog(const std::string& log_path, const std::string& text, JournalContents* out) {
+  size_t pos = 0;
+  int line_no = 0;
+  while (pos < text.size()) {
+    ++line_no;
+    const size_t newline = text.find('\n', pos);
+    const bool complete = newline != std::string::npos;
+    const size_t next = complete ? newline + 1 : text.size();
+    const std::string_view line(text.data() + pos, (complete ? newline : text.size()) - pos);
+    absl::Status status =
+        complete ? ApplyLogLine(line, &out->records)
+                 : Corrupt(absl::StrCat("the line has no end (", line.size(), " bytes)"));
+    if (!status.ok()) {
+      if (next >= text.size()) {
+        // Only the last line can be the victim of a crash in the middle of an append; that
+        // append was never acknowledged (Flush returns after the fsync), so nothing is lost.
+        out->warnings.push_back(
+            absl::StrCat(log_path, " line ", line_no,
+                         ": ignored an incomplete last line (a write interrupted by a crash, never "
+                         "acknowledged): ",
+                         status.message()));
+        break;
+      }
+      return absl::DataLossError(absl::StrCat(
+          log_path, " line ", line_no, ": ", status.message(),
+          ". Refusing to start: skipping the line could lose ownership records. Restore the "
+          "state directory from a backup, or delete this line and every line after it (the "
+          "changes in them are lost: check the connections they name)."));
+    }
+    out->log_valid_bytes = next;
+    pos = next;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<JournalContents> OwnershipJournal::Load(const std::string& state_dir) {
+  const std::string path = (std::filesystem::path(state_dir) / kJournalFileName).string();
+  const std::string log_path = (std::filesystem::path(state_dir) / kJournalLogFileName).string();
+  JournalContents out;
+  std::string text;
+  bool found = false;
+  KUS_RETURN_IF_ERROR(ReadWholeFile(path, &text, &found));
+  if (found) {
+    out.snapshot_bytes = text.size();
+    absl::StatusOr<std::map<std::string, OwnershipRecord>> records = Parse(text);
+    if (!records.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          path, ": ", records.status().message(),
+          ". Refusing to start: reading it as empty would orphan every managed connection. "
+          "Restore the file from a backup, or move it (and ",
+          kJournalLogFileName,
+          ") away to start with nothing managed (existing connections then need "
+          "kustodian.io/adopt or --adopt)."));
+    }
+    out.records = *std::move(records);
+  }
+  KUS_RETURN_IF_ERROR(ReadWholeFile(log_path, &text, &found));
+  if (found) {
+    out.log_bytes = text.size();
+    KUS_RETURN_IF_ERROR(ReplayLog(log_path, text, &out));
+  }
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<OwnershipJournal>> OwnershipJournal::Open(
-    const std::string& state_dir) {
+    const std::string& state_dir, OwnershipJournalOptions options) {
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (ec) {
     return absl::InternalError(
         absl::StrCat("cannot create state directory ", state_dir, ": ", ec.message()));
   }
-  std::string path = (std::filesystem::path(state_dir) / kJournalFileName).string();
-  std::unique_ptr<OwnershipJournal> journal(new OwnershipJournal(path));
-  if (!std::filesystem::exists(path, ec)) {
-    return journal;  // first start: nothing managed yet
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InternalError(absl::StrCat("cannot read ownership journal ", path));
-  }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  absl::StatusOr<std::map<std::string, OwnershipRecord>> records = Parse(buf.str());
-  if (!records.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        path, ": ", records.status().message(),
-        ". Refusing to start: reading it as empty would orphan every managed connection. "
-        "Restore the file from a backup, or move it away to start with nothing managed "
-        "(existing connections then need kustodian.io/adopt or --adopt)."));
-  }
-  journal->records_ = *std::move(records);
+  KUS_ASSIGN_OR_RETURN(JournalContents contents, Load(state_dir));
+  std::unique_ptr<OwnershipJournal> journal(new OwnershipJournal(
+      (std::filesystem::path(state_dir) / kJournalFileName).string(),
+      (std::filesystem::path(state_dir) / kJournalLogFileName).string(), options));
+  journal->records_ = std::move(contents.records);
   for (const auto& [key, record] : journal->records_) {
     journal->IndexLocked(key, record);  // not shared yet
+  }
+  journal->snapshot_bytes_ = contents.snapshot_bytes;
+  journal->log_bytes_ = contents.log_valid_bytes;
+  journal->load_warnings_ = std::move(contents.warnings);
+  if (contents.log_bytes > contents.log_valid_bytes) {
+    // Cut the torn line off, so that the next append does not turn it into a corrupt line in
+    // the middle of the log.
+    std::lock_guard<std::mutex> lock(journal->write_mu_);
+    KUS_RETURN_IF_ERROR(journal->OpenLogLocked());
+    if (::ftruncate(journal->log_fd_, static_cast<off_t>(contents.log_valid_bytes)) != 0 ||
+        ::fsync(journal->log_fd_) != 0) {
+      return ErrnoError("cannot cut the incomplete last line off", journal->log_path_, errno);
+    }
+    journal->load_warnings_.push_back(
+        absl::StrCat("cut ", contents.log_bytes - contents.log_valid_bytes,
+                     " bytes of an incomplete last line off ", journal->log_path_));
   }
   return journal;
 }
 
+OwnershipJournal::~OwnershipJournal() {
+  if (log_fd_ >= 0) {
+    ::close(log_fd_);
+  }
+}
 namespace {
 
 // The database of a record: from its id, else from its key.
@@ -276,8 +469,7 @@ void OwnershipJournal::Add(const std::string& key, OwnershipRecord record) {
   }
   IndexLocked(key, record);
   records_.insert_or_assign(key, std::move(record));
-  fragments_.erase(key);
-  ++change_seq_;
+  ChangedLocked(key);
 }
 
 bool OwnershipJournal::Remove(const std::string& key) {
@@ -288,8 +480,7 @@ bool OwnershipJournal::Remove(const std::string& key) {
   }
   UnindexLocked(key, it->second);
   records_.erase(it);
-  fragments_.erase(key);
-  ++change_seq_;
+  ChangedLocked(key);
   return true;
 }
 
@@ -301,8 +492,7 @@ bool OwnershipJournal::SetLastAppliedHash(const std::string& key, const std::str
   }
   if (it->second.last_applied_hash != hash) {
     it->second.last_applied_hash = hash;
-    fragments_.erase(key);
-    ++change_seq_;
+    ChangedLocked(key);
   }
   return true;
 }
@@ -331,15 +521,110 @@ size_t OwnershipJournal::size() const {
   return records_.size();
 }
 
+void OwnershipJournal::ChangedLocked(const std::string& key) {
+  ++change_seq_;
+  if (!path_.empty()) {
+    changed_.insert(key);
+  }
+}
+
 bool OwnershipJournal::Dirty() const {
   std::lock_guard<std::mutex> lock(mu_);
   return change_seq_ != written_seq_.load();
 }
 
+std::string OwnershipJournal::LogLine(const std::string& key,
+                                      const std::optional<OwnershipRecord>& record) {
+  json line = {{"op", record ? "put" : "remove"}, {"key", key}};
+  if (record) {
+    line["record"] = RecordToJson(*record);
+  }
+  // Compact JSON escapes control characters, so the line holds no newline of its own.
+  std::string out = line.dump(-1, ' ', false, json::error_handler_t::replace);
+  out.push_back('\n');
+  return out;
+}
+
+void OwnershipJournal::SetCompactionHookForTest(std::function<absl::Status(CompactionStep)> hook) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  compaction_hook_ = std::move(hook);
+}
+
+absl::Status OwnershipJournal::Hook(CompactionStep step) {
+  return compaction_hook_ ? compaction_hook_(step) : absl::OkStatus();
+}
+
+absl::Status OwnershipJournal::OpenLogLocked() {
+  if (log_fd_ >= 0) {
+    return absl::OkStatus();
+  }
+  int fd = ::open(log_path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    fd = ::open(log_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      // The new file's directory entry must survive a power loss along with its lines.
+      if (absl::Status st = SyncDirectoryOf(log_path_); !st.ok()) {
+        ::close(fd);
+        return st;
+      }
+    }
+  }
+  if (fd < 0) {
+    return ErrnoError("open", log_path_, errno);
+  }
+  log_fd_ = fd;
+  return absl::OkStatus();
+}
+
+absl::Status OwnershipJournal::AppendLocked(const std::string& text) {
+  KUS_RETURN_IF_ERROR(OpenLogLocked());
+  absl::Status status = WriteAll(log_fd_, text, log_path_);
+  if (status.ok() && ::fdatasync(log_fd_) != 0) {
+    status = ErrnoError("fsync", log_path_, errno);
+  }
+  if (!status.ok()) {
+    // Cut the partial append off, so that later lines do not follow a torn one; if that fails
+    // the tail is unknown and the next Flush rewrites everything instead.
+    if (::ftruncate(log_fd_, static_cast<off_t>(log_bytes_)) != 0) {
+      must_compact_ = true;
+    }
+    return status;
+  }
+  log_bytes_ += text.size();
+  return absl::OkStatus();
+}
+
+// Order, each step safe against kill -9: (1) the new snapshot is written to a temporary file,
+// fsync'ed, renamed over the old one and the directory fsync'ed (a crash before the rename
+// leaves the old snapshot and the whole log); (2) the log is truncated and fsync'ed (a crash
+// before that leaves the new snapshot and the old log, whose lines only set keys to the values
+// the snapshot already has). Every acknowledged record is in the snapshot or the log throughout.
+absl::Status OwnershipJournal::CompactLocked(
+    const std::map<std::string, OwnershipRecord>& records) {
+  KUS_RETURN_IF_ERROR(Hook(CompactionStep::kBeforeSnapshot));
+  const std::string text = Serialize(records);
+  KUS_RETURN_IF_ERROR(WriteFileAtomically(path_, text, /*durable=*/true));
+  snapshot_bytes_ = text.size();
+  KUS_RETURN_IF_ERROR(Hook(CompactionStep::kAfterSnapshot));
+  KUS_RETURN_IF_ERROR(OpenLogLocked());
+  if (::ftruncate(log_fd_, 0) != 0) {
+    return ErrnoError("truncate", log_path_, errno);
+  }
+  if (::fsync(log_fd_) != 0) {
+    return ErrnoError("fsync", log_path_, errno);
+  }
+  log_bytes_ = 0;
+  must_compact_ = false;
+  return Hook(CompactionStep::kAfterTruncate);
+}
+
 absl::Status OwnershipJournal::Flush() {
   std::lock_guard<std::mutex> write_lock(write_mu_);
   uint64_t seq;
-  std::string text;
+  std::string lines;
+  std::set<std::string> keys;
+  std::map<std::string, OwnershipRecord> snapshot;
+  bool compact = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     seq = change_seq_;
@@ -350,23 +635,66 @@ absl::Status OwnershipJournal::Flush() {
       written_seq_ = seq;
       return absl::OkStatus();
     }
-    // Only the records changed since the last flush are serialized again; the others reuse
-    // their text (a flush per reconcile must not cost O(records) JSON work).
-    std::vector<const std::string*> refs;
-    refs.reserve(records_.size());
-    for (const auto& [key, rec] : records_) {
-      auto it = fragments_.find(key);
-      if (it == fragments_.end()) {
-        it = fragments_.emplace(key, SerializeRecord(key, rec)).first;
-      }
-      refs.push_back(&it->second);
+    // One line per changed key with its current value: O(changes), not O(records).
+    for (const std::string& key : changed_) {
+      auto it = records_.find(key);
+      lines.append(LogLine(
+          key, it == records_.end() ? std::nullopt : std::optional<OwnershipRecord>(it->second)));
     }
-    text = Assemble(refs);
+    keys.swap(changed_);
+    compact = must_compact_ || log_bytes_ + lines.size() >
+                                   std::max<uint64_t>(options_.compact_min_bytes, snapshot_bytes_);
+    if (compact) {
+      snapshot = records_;  // the state the lines lead to, for the snapshot
+    }
   }
-  absl::Status status = WriteFileAtomically(path_, text, /*durable=*/true);
+  absl::Status status;
+  if (!must_compact_) {
+    status = AppendLocked(lines);
+    if (status.ok()) {
+      written_seq_ = seq;  // durable in the log; compaction only bounds the log's size
+      if (compact) {
+        CompactLocked(snapshot).IgnoreError();  // retried at the next Flush
+      }
+      return absl::OkStatus();
+    }
+  } else {
+    status = CompactLocked(snapshot);
+    if (status.ok()) {
+      written_seq_ = seq;
+      return absl::OkStatus();
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  changed_.insert(keys.begin(), keys.end());  // still pending
+  return status;
+}
+
+absl::Status OwnershipJournal::Compact() {
+  std::lock_guard<std::mutex> write_lock(write_mu_);
+  uint64_t seq;
+  std::set<std::string> keys;
+  std::map<std::string, OwnershipRecord> snapshot;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    seq = change_seq_;
+    if (path_.empty()) {
+      written_seq_ = seq;
+      return absl::OkStatus();
+    }
+    if (seq == written_seq_.load() && log_bytes_ == 0 && !must_compact_) {
+      return absl::OkStatus();  // the snapshot holds everything already
+    }
+    snapshot = records_;
+    keys.swap(changed_);
+  }
+  absl::Status status = CompactLocked(snapshot);
   if (status.ok()) {
     written_seq_ = seq;
+    return status;
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  changed_.insert(keys.begin(), keys.end());
   return status;
 }
 

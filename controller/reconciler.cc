@@ -49,6 +49,13 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
   ctx.id = *std::move(id);
   ctx.cluster_key = ClusterKeyOf(ctx.id);
   ReconcileResult result = ReconcileKey(ctx);
+  // The resync leaves a key alone while its cached live state and spec stay as this pass found
+  // them in sync; any other outcome makes it reconcile the key after every LIST again.
+  if (ctx.in_sync) {
+    deps_.live.MarkInSync(key, ctx.desired->spec_hash);
+  } else {
+    deps_.live.ClearInSync(key);
+  }
   if (!pending_.Contains(key) && !ctx.waiting_for_lock) {
     // No operation in flight: never hold the cluster's lock, nor wait for it (a waiter woken
     // for its turn that no longer writes passes the turn on).
@@ -262,6 +269,7 @@ ReconcileResult Reconciler::ReconcilePresent(Context& ctx) {
     UpdateRecord(ctx);
     deps_.journal.SetLastAppliedHash(ctx.key, ctx.desired->spec_hash);
     Report(ctx, kPhaseReady, "InSync", "the connection matches its manifest");
+    ctx.in_sync = ctx.live.has_value();
     return ReconcileResult::Done(ResyncHint(ctx));
   }
   return ReconcileWrite(ctx);
@@ -271,6 +279,7 @@ ReconcileResult Reconciler::ReconcileObserveOnly(Context& ctx) {
   ctx.plan = Diff(&ctx.desired->spec, ctx.live ? &*ctx.live : nullptr);
   if (ctx.plan->action == PlanAction::kNoop) {
     Report(ctx, kPhaseReady, "InSync", "observe-only: the connection matches its manifest");
+    ctx.in_sync = ctx.live.has_value();
   } else if (!ctx.live) {
     Report(ctx, kPhaseDrifted, "NotFound",
            "observe-only: the connection does not exist in Azure; kustodian never writes it");

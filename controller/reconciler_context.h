@@ -21,6 +21,7 @@ struct Reconciler::Context {
   std::optional<Plan> plan;             // the plan of this pass, for status
   std::string last_error;               // "<code>: <message>" of this pass's failure
   bool waiting_for_lock = false;        // this pass found the cluster locked by another key
+  bool in_sync = false;  // this pass found ctx.live matching the spec (status InSync)
 };
 
 // True for provisioningState "Failed" (any case).

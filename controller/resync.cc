@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <iterator>
+#include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -26,8 +28,8 @@ std::map<std::string, DatabaseId> ResyncLoop::KnownDatabases() const {
   // From the stores' database indexes: copying the whole journal here (every loop round and
   // every resync) cost O(connections) per database.
   std::map<std::string, DatabaseId> out;
-  for (const DatabaseId& db : deps_.desired.Databases()) {
-    out.emplace(db.Key(), db);
+  for (auto& [db_key, db] : deps_.desired.DatabasesByKey()) {
+    out.emplace(std::move(db_key), std::move(db));
   }
   for (auto& [db_key, db] : deps_.journal.Databases()) {
     out.emplace(db_key, std::move(db));
@@ -49,14 +51,9 @@ absl::Duration ResyncLoop::IntervalFor(const std::string& db_key) const {
   if (options_.interval <= absl::ZeroDuration()) {
     return absl::ZeroDuration();
   }
-  absl::Duration interval = options_.interval;
-  for (const std::string& key : deps_.desired.ForDatabase(db_key)) {
-    std::optional<DesiredEntry> entry = deps_.desired.Get(key);
-    if (entry && entry->spec.policy.resync_interval > absl::ZeroDuration()) {
-      interval = std::min(interval, entry->spec.policy.resync_interval);
-    }
-  }
-  return interval;
+  const absl::Duration shortest = deps_.desired.MinResyncInterval(db_key);  // copies no spec
+  return shortest > absl::ZeroDuration() ? std::min(options_.interval, shortest)
+                                         : options_.interval;
 }
 
 absl::Duration ResyncLoop::Jittered(absl::Duration d) {
@@ -98,7 +95,8 @@ int ResyncLoop::RunDue() {
 
   int listed = 0;
   for (const auto& [db_key, db] : due) {
-    absl::Status status = deps_.live.Refresh(db, deps_.arm);
+    LiveCache::RefreshResult refreshed;
+    absl::Status status = deps_.live.Refresh(db, deps_.arm, &refreshed);
     const absl::Time now = deps_.clock.Now();
     const absl::Duration interval = IntervalFor(db_key);
     if (status.ok()) {
@@ -112,14 +110,7 @@ int ResyncLoop::RunDue() {
       if (deps_.metrics != nullptr) {
         deps_.metrics->last_resync_timestamp.SetToCurrentTime(deps_.clock);
       }
-      std::vector<std::string> keys = KeysOf(db_key);
-      deps_.logger.Debug("resync",
-                         {{"database", db.ResponseId()}, {"keys", std::to_string(keys.size())}});
-      for (const std::string& key : keys) {
-        if (deps_.enqueue) {
-          deps_.enqueue(key);
-        }
-      }
+      EnqueueUnconfirmed(db_key, db, refreshed);
       continue;
     }
     std::lock_guard<std::mutex> lock(mu_);
@@ -148,6 +139,38 @@ int ResyncLoop::RunDue() {
                                                          {"retry_in", absl::FormatDuration(wait)}});
   }
   return listed;
+}
+
+void ResyncLoop::EnqueueUnconfirmed(const std::string& db_key, const DatabaseId& db,
+                                    const LiveCache::RefreshResult& refreshed) {
+  std::vector<std::string> keys = KeysOf(db_key);
+  std::vector<std::string> confirmed;
+  int enqueued = 0;
+  for (const std::string& key : keys) {
+    // In sync with its current spec at its last reconcile, and this LIST did not change its
+    // entry (a change drops the mark): nothing to correct. Managed keys without a manifest, and
+    // keys whose last pass ended any other way (failed, pending, waiting, stalled, drifted),
+    // are reconciled as always.
+    std::shared_ptr<const DesiredEntry> desired = deps_.desired.Find(key);
+    if (desired != nullptr && deps_.live.InSyncWith(key, desired->spec_hash)) {
+      confirmed.push_back(key);
+      continue;
+    }
+    ++enqueued;
+    if (deps_.enqueue) {
+      deps_.enqueue(key);
+    }
+  }
+  if (deps_.status != nullptr && !confirmed.empty()) {
+    if (std::optional<absl::Time> listed_at = deps_.live.ListedAt(db_key)) {
+      deps_.status->AdvanceSyncTime(confirmed, *listed_at);
+    }
+  }
+  deps_.logger.Debug("resync", {{"database", db.ResponseId()},
+                                {"keys", std::to_string(keys.size())},
+                                {"enqueued", std::to_string(enqueued)},
+                                {"list_unchanged", refreshed.unchanged ? "true" : "false"},
+                                {"changed", std::to_string(refreshed.changed.size())}});
 }
 
 bool ResyncLoop::AllListed() const { return Unlisted().empty(); }

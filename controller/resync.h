@@ -1,8 +1,11 @@
 // ResyncLoop: keeps the LiveCache fresh with ONE LIST per database per resync interval (never a
-// GET per connection) and then enqueues every desired or managed key of that database, so
-// drift made behind kustodian's back is corrected within one interval. The interval of a
-// database is --resync-interval, shortened by the smallest spec.policy.resyncInterval of its
-// connections, with +-10% jitter so databases do not LIST in lockstep.
+// GET per connection) and then enqueues every desired or managed key of that database that may
+// need a reconcile, so drift made behind kustodian's back is corrected within one interval. A
+// desired key whose live entry the LIST left unchanged and which the reconciler last found in
+// sync with the same spec (LiveCache::InSyncWith) is not enqueued: the LIST was its drift check;
+// its status only gets the LIST's time as lastSyncTime. The interval of a database is
+// --resync-interval, shortened by the smallest spec.policy.resyncInterval of its connections,
+// with +-10% jitter so databases do not LIST in lockstep.
 #pragma once
 
 #include <condition_variable>
@@ -18,6 +21,7 @@
 #include "controller/desired_store.h"
 #include "controller/live_cache.h"
 #include "controller/ownership_journal.h"
+#include "controller/status_store.h"
 #include "src/arm/arm_client.h"
 #include "src/core/clock.h"
 #include "src/core/logging.h"
@@ -48,6 +52,9 @@ struct ResyncDeps {
   OwnershipJournal& journal;
   KustodianMetrics* metrics = nullptr;  // kustodian_last_resync_timestamp_seconds when set
   std::function<void(const std::string& key)> enqueue;
+  // Optional: the lastSyncTime of keys a LIST confirmed in sync (not enqueued) moves to the
+  // LIST's time here. Without it they keep the time of their last reconcile.
+  StatusStore* status = nullptr;
 };
 
 // Thread-safe.
@@ -60,7 +67,8 @@ class ResyncLoop {
 
   // LISTs every known database (desired or managed) whose resync is due on the Clock — a
   // database never listed is due at once — and enqueues its desired and managed keys after a
-  // successful LIST. Returns the number of successful LISTs. A failed LIST is logged and
+  // successful LIST, except those the LIST confirmed in sync. Returns the number of successful
+  // LISTs. A failed LIST is logged and
   // retried after a backoff.
   int RunDue();
 
@@ -90,6 +98,10 @@ class ResyncLoop {
   // Desired and managed keys of `db_key`, sorted and unique.
   std::vector<std::string> KeysOf(const std::string& db_key) const;
   absl::Duration Jittered(absl::Duration d);
+  // After a successful LIST of `db`: enqueues its keys that may need a reconcile; the others'
+  // statuses get the LIST's time as lastSyncTime.
+  void EnqueueUnconfirmed(const std::string& db_key, const DatabaseId& db,
+                          const LiveCache::RefreshResult& refreshed);
   void Loop();
 
   ResyncDeps deps_;

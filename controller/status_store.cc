@@ -80,6 +80,24 @@ void StatusStore::Set(ConnectionStatus status) {
   WriteSummaryLocked();
 }
 
+void StatusStore::AdvanceSyncTime(const std::vector<std::string>& keys, absl::Time time) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const std::string& key : keys) {
+    auto it = statuses_.find(key);
+    if (it == statuses_.end()) {
+      continue;
+    }
+    Entry& entry = it->second;
+    if (entry.status.last_sync_time.has_value() && *entry.status.last_sync_time >= time) {
+      continue;
+    }
+    entry.status.last_sync_time = time;
+    if (!dir_.empty() && (!entry.written || SyncTimeWriteDueLocked(entry))) {
+      WriteStatusLocked(key, entry);
+    }
+  }
+}
+
 ConnectionStatus StatusStore::WithKey(const std::string& key, const Entry& entry) {
   ConnectionStatus out = entry.status;
   out.key = key;

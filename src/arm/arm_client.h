@@ -6,9 +6,12 @@
 // asynchronously, and Poll() answers "done" or "ask again after T".
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -60,6 +63,28 @@ struct PollResult {
   std::optional<LiveConnection> resource;
 };
 
+// What a LIST answer looked like on the wire, page by page: enough for the next LIST of the same
+// database to tell that its answer is byte-identical without decoding it.
+struct ListFingerprint {
+  struct Page {
+    uint64_t hash = 0;      // of the raw body (not cryptographic: a cache key, not a proof)
+    size_t size = 0;        // bytes of the raw body
+    std::string next_link;  // the page's nextLink, "" on the last page
+    bool operator==(const Page&) const = default;
+  };
+  std::vector<Page> pages;  // empty: unknown (compares equal to no answer)
+  bool operator==(const ListFingerprint&) const = default;
+};
+
+// The outcome of ListIfChanged.
+struct ListAnswer {
+  // True when every page was byte-identical to the answer `previous` described (same number of
+  // pages): nothing was decoded and `items` is empty; what the caller kept from then still holds.
+  bool unchanged = false;
+  std::vector<LiveConnection> items;  // every connection, when !unchanged
+  ListFingerprint fingerprint;        // of this answer; empty when the client cannot make one
+};
+
 // Thread-safe in every implementation. Every call returns NotFound (404), Aborted (409),
 // Unavailable (429, 5xx, transport; Retry-After attached), InvalidArgument (400),
 // Unauthenticated (401) or PermissionDenied (403), with ARM's error code attached.
@@ -70,6 +95,20 @@ class ArmClient {
   virtual absl::StatusOr<LiveConnection> Get(const DataConnectionId& id) = 0;
   // LIST every connection of a database (follows nextLink).
   virtual absl::StatusOr<std::vector<LiveConnection>> List(const DatabaseId& db) = 0;
+  // The same LIST (one request per page, as List), told apart from the answer `previous`
+  // describes (nullptr or empty: always decoded). An unchanged answer is not decoded. The
+  // default decodes every time and fingerprints nothing (for clients that cannot see the bytes).
+  virtual absl::StatusOr<ListAnswer> ListIfChanged(const DatabaseId& db,
+                                                   const ListFingerprint* previous) {
+    (void)previous;
+    ListAnswer answer;
+    absl::StatusOr<std::vector<LiveConnection>> items = List(db);
+    if (!items.ok()) {
+      return items.status();
+    }
+    answer.items = *std::move(items);
+    return answer;
+  }
   // PUT (create or update) the desired spec.
   virtual absl::StatusOr<WriteResult> Put(const DataConnectionSpec& spec) = 0;
   // DELETE. A missing connection (204) is success with existed=false.

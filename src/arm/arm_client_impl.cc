@@ -1,5 +1,7 @@
 #include "src/arm/arm_client_impl.h"
 
+#include <functional>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -65,32 +67,69 @@ absl::StatusOr<LiveConnection> ArmClientImpl::GetVersioned(const DataConnectionI
 }
 
 absl::StatusOr<std::vector<LiveConnection>> ArmClientImpl::List(const DatabaseId& db) {
+  KUS_ASSIGN_OR_RETURN(ListAnswer answer, ListIfChanged(db, nullptr));
+  return std::move(answer.items);
+}
+
+absl::StatusOr<ListAnswer> ArmClientImpl::ListIfChanged(const DatabaseId& db,
+                                                        const ListFingerprint* previous) {
   absl::Duration budget = options_.max_inline_wait;
-  std::vector<LiveConnection> out;
   Call call;
   call.method = "GET";
   call.url = Url(absl::StrCat(db.RequestPath(), "/dataConnections"), options_.api_version);
   call.op_type = ArmOpType::kRead;
   call.subscription = db.subscription_id;
   std::string what = absl::StrCat("ARM LIST ", db.RequestPath(), "/dataConnections");
-  for (int page = 0; page < kMaxListPages; ++page) {
-    KUS_ASSIGN_OR_RETURN(Answer answer, Send(call, &budget));
-    if (answer.response.status != 200) {
-      return UnexpectedStatus(what, answer.response.status);
-    }
-    KUS_ASSIGN_OR_RETURN(nlohmann::json body, ParseJsonBody(what, answer.response));
+  ListAnswer out;
+  // Pages identical to `previous` so far, not decoded yet: decoded only if a later page differs.
+  std::vector<HttpResponse> undecoded;
+  bool same = previous != nullptr && !previous->pages.empty();
+  auto decode = [&](const HttpResponse& response) -> absl::StatusOr<std::string> {
+    KUS_ASSIGN_OR_RETURN(nlohmann::json body, ParseJsonBody(what, response));
     absl::StatusOr<ConnectionPage> decoded = DecodeList(body);
     if (!decoded.ok()) {
       return absl::InternalError(absl::StrCat(
           what, " returned a page that does not decode: ", decoded.status().message()));
     }
     for (LiveConnection& item : decoded->items) {
-      out.push_back(std::move(item));
+      out.items.push_back(std::move(item));
     }
-    if (decoded->next_link.empty()) {
+    return std::move(decoded->next_link);
+  };
+  auto decode_undecoded = [&]() -> absl::Status {
+    for (const HttpResponse& response : undecoded) {
+      KUS_RETURN_IF_ERROR(decode(response).status());
+    }
+    undecoded.clear();
+    return absl::OkStatus();
+  };
+  for (size_t page = 0; page < static_cast<size_t>(kMaxListPages); ++page) {
+    KUS_ASSIGN_OR_RETURN(Answer answer, Send(call, &budget));
+    if (answer.response.status != 200) {
+      return UnexpectedStatus(what, answer.response.status);
+    }
+    ListFingerprint::Page fp;
+    fp.hash = std::hash<std::string_view>{}(answer.response.body);
+    fp.size = answer.response.body.size();
+    same = same && page < previous->pages.size() && previous->pages[page].hash == fp.hash &&
+           previous->pages[page].size == fp.size;
+    if (same) {
+      fp.next_link = previous->pages[page].next_link;  // the same bytes hold the same nextLink
+      undecoded.push_back(std::move(answer.response));
+    } else {
+      KUS_RETURN_IF_ERROR(decode_undecoded());
+      KUS_ASSIGN_OR_RETURN(fp.next_link, decode(answer.response));
+    }
+    out.fingerprint.pages.push_back(fp);
+    if (fp.next_link.empty()) {
+      if (same && page + 1 == previous->pages.size()) {
+        out.unchanged = true;
+        return out;
+      }
+      KUS_RETURN_IF_ERROR(decode_undecoded());
       return out;
     }
-    call.url = decoded->next_link;  // absolute, used as is
+    call.url = fp.next_link;  // absolute, used as is
   }
   return absl::InternalError(
       absl::StrCat(what, ": nextLink chain longer than ", kMaxListPages, " pages"));

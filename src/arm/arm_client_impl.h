@@ -53,6 +53,11 @@ class ArmClientImpl final : public ArmClient {
 
   absl::StatusOr<LiveConnection> Get(const DataConnectionId& id) override;
   absl::StatusOr<std::vector<LiveConnection>> List(const DatabaseId& db) override;
+  // Pages whose raw body hashes (and sizes) as the same page of `previous` are kept raw and
+  // followed by the nextLink `previous` recorded for them; the first page that differs and every
+  // page before it are decoded (so a changed answer costs one hash per page more than List).
+  absl::StatusOr<ListAnswer> ListIfChanged(const DatabaseId& db,
+                                           const ListFingerprint* previous) override;
   absl::StatusOr<WriteResult> Put(const DataConnectionSpec& spec) override;
   absl::StatusOr<WriteResult> Delete(const DataConnectionId& id) override;
   // Not done: retry_after is Retry-After if sent, else PollBackoff(op.polls). Failures to read

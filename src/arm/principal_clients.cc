@@ -19,6 +19,10 @@ class PrincipalArmClient final : public ArmClient {
   absl::StatusOr<std::vector<LiveConnection>> List(const DatabaseId& db) override {
     return impl_.List(db);
   }
+  absl::StatusOr<ListAnswer> ListIfChanged(const DatabaseId& db,
+                                           const ListFingerprint* previous) override {
+    return impl_.ListIfChanged(db, previous);
+  }
   absl::StatusOr<WriteResult> Put(const DataConnectionSpec& spec) override {
     return impl_.Put(spec);
   }

@@ -75,6 +75,10 @@ class ArmClientWithPrincipals final : public ArmClient, public PrincipalClientFa
   absl::StatusOr<std::vector<LiveConnection>> List(const DatabaseId& db) override {
     return client_->List(db);
   }
+  absl::StatusOr<ListAnswer> ListIfChanged(const DatabaseId& db,
+                                           const ListFingerprint* previous) override {
+    return client_->ListIfChanged(db, previous);
+  }
   absl::StatusOr<WriteResult> Put(const DataConnectionSpec& spec) override {
     return client_->Put(spec);
   }

@@ -1,6 +1,8 @@
 // ArmClientImpl: request shape, GET/LIST/PUT/DELETE answers and error mapping.
 #include <atomic>
+#include <functional>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -126,6 +128,104 @@ TEST_F(ArmClientTest, ListRefusesANextLinkToAnotherHost) {
   absl::StatusOr<std::vector<LiveConnection>> list = Client().List(db);
   EXPECT_FALSE(list.ok());
   EXPECT_EQ(transport_.RequestCount(), 1u);  // the token never went to evil.example
+}
+
+// Issue 6: ListIfChanged tells an answer byte-identical to the previous one without decoding it.
+TEST_F(ArmClientTest, ListIfChangedDecodesOnlyAChangedAnswer) {
+  DatabaseId db = TestId().Database();
+  std::string url =
+      absl::StrCat(kEndpoint, db.RequestPath(), "/dataConnections?api-version=", kApi);
+  nlohmann::json two = {{"value", {ConnectionJson(TestId("a")), ConnectionJson(TestId("b"))}}};
+  nlohmann::json changed = two;
+  changed["value"][1]["properties"]["consumerGroup"] = "other";
+  transport_.Expect("GET", url, ScriptedTransport::Json(200, two));
+  transport_.Expect("GET", url, ScriptedTransport::Json(200, two));
+  transport_.Expect("GET", url, ScriptedTransport::Json(200, changed));
+
+  absl::StatusOr<ListAnswer> first = Client().ListIfChanged(db, nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->unchanged);
+  ASSERT_EQ(first->items.size(), 2u);
+  ASSERT_EQ(first->fingerprint.pages.size(), 1u);
+  EXPECT_EQ(first->fingerprint.pages[0].next_link, "");
+
+  absl::StatusOr<ListAnswer> same = Client().ListIfChanged(db, &first->fingerprint);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_TRUE(same->unchanged);
+  EXPECT_TRUE(same->items.empty());
+  EXPECT_EQ(same->fingerprint, first->fingerprint);
+
+  absl::StatusOr<ListAnswer> differs = Client().ListIfChanged(db, &first->fingerprint);
+  ASSERT_TRUE(differs.ok()) << differs.status();
+  EXPECT_FALSE(differs->unchanged);
+  ASSERT_EQ(differs->items.size(), 2u);
+  EXPECT_EQ(differs->items[1].properties["consumerGroup"], "other");
+  EXPECT_FALSE(differs->fingerprint == first->fingerprint);
+  EXPECT_EQ(transport_.RequestCount(), 3u) << "one request per LIST page, as List";
+  EXPECT_TRUE(transport_.Verify());
+}
+
+// An unchanged answer is not even parsed: a body that is not JSON, fingerprinted as the
+// previous answer, is "unchanged" (List would fail on it).
+TEST_F(ArmClientTest, ListIfChangedParsesNothingWhenTheBytesAreTheSame) {
+  DatabaseId db = TestId().Database();
+  const std::string body = "this is not JSON";
+  HttpResponse response;
+  response.status = 200;
+  response.body = body;
+  transport_.Expect("GET", "*", response);
+  transport_.Expect("GET", "*", response);
+  ListFingerprint previous;
+  previous.pages.push_back(
+      ListFingerprint::Page{std::hash<std::string_view>{}(body), body.size(), ""});
+  absl::StatusOr<ListAnswer> answer = Client().ListIfChanged(db, &previous);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_TRUE(answer->unchanged);
+  EXPECT_FALSE(Client().List(db).ok()) << "decoded, the same body is an error";
+}
+
+// Paged answers: identical pages are followed by the nextLink recorded for them; when a later
+// page differs, every page is decoded. A different number of pages is a change.
+TEST_F(ArmClientTest, ListIfChangedComparesEveryPage) {
+  DatabaseId db = TestId().Database();
+  std::string first_url =
+      absl::StrCat(kEndpoint, db.RequestPath(), "/dataConnections?api-version=", kApi);
+  std::string next = absl::StrCat(first_url, "&$skiptoken=1");
+  nlohmann::json page1 = {{"value", {ConnectionJson(TestId("a"))}}, {"nextLink", next}};
+  nlohmann::json page2 = {{"value", {ConnectionJson(TestId("b"))}}};
+  nlohmann::json page2_changed = {{"value", {ConnectionJson(TestId("b"), "Updating")}}};
+  for (const nlohmann::json* second : {&page2, &page2, &page2_changed}) {
+    transport_.Expect("GET", first_url, ScriptedTransport::Json(200, page1));
+    transport_.Expect("GET", next, ScriptedTransport::Json(200, *second));
+  }
+  absl::StatusOr<ListAnswer> first = Client().ListIfChanged(db, nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->fingerprint.pages.size(), 2u);
+  EXPECT_EQ(first->fingerprint.pages[0].next_link, next);
+
+  absl::StatusOr<ListAnswer> same = Client().ListIfChanged(db, &first->fingerprint);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_TRUE(same->unchanged);
+  EXPECT_TRUE(same->items.empty());
+
+  absl::StatusOr<ListAnswer> differs = Client().ListIfChanged(db, &first->fingerprint);
+  ASSERT_TRUE(differs.ok()) << differs.status();
+  EXPECT_FALSE(differs->unchanged);
+  ASSERT_EQ(differs->items.size(), 2u) << "the unchanged first page is decoded too";
+  EXPECT_EQ(differs->items[0].id.name, "a");
+  EXPECT_EQ(differs->items[1].provisioning_state, "Updating");
+  EXPECT_EQ(transport_.RequestCount(), 6u);
+  EXPECT_TRUE(transport_.Verify());
+
+  // Identical pages, but the previous answer had one more: a change.
+  transport_.Expect("GET", first_url, ScriptedTransport::Json(200, page1));
+  transport_.Expect("GET", next, ScriptedTransport::Json(200, page2));
+  ListFingerprint two_pages = first->fingerprint;
+  two_pages.pages.push_back(first->fingerprint.pages[1]);  // three pages before
+  absl::StatusOr<ListAnswer> fewer = Client().ListIfChanged(db, &two_pages);
+  ASSERT_TRUE(fewer.ok()) << fewer.status();
+  EXPECT_FALSE(fewer->unchanged) << "the answer has fewer pages than the previous one";
+  EXPECT_EQ(fewer->items.size(), 2u);
 }
 
 TEST_F(ArmClientTest, PutSendsBodyAndCorrelationId) {

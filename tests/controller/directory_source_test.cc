@@ -192,5 +192,137 @@ TEST_F(DirectorySourceTest, EachPassRefillsThePruneGuard) {
   EXPECT_TRUE(prune_guard_.TryConsume("k2"));
 }
 
+// The key of the connection named `name` in Manifest(name, ...).
+std::string KeyOf(const std::string& name) {
+  std::string key = kKey;
+  return key.substr(0, key.rfind('/') + 1) + name;
+}
+
+TEST_F(DirectorySourceTest, FilesPassReadsOnlyTheGivenFiles) {
+  Write("a.yaml", Manifest("conn-a", "A"));
+  Write("team/b.yaml", Manifest("conn-b", "B"));
+  source_->Pass();
+  enqueued_.clear();
+  EXPECT_TRUE(prune_guard_.TryConsume("k1"));
+
+  // b.yaml breaks, but no event said so: a files pass for a.yaml must not read it.
+  Write("team/b.yaml", "kind: [unclosed\n");
+  Write("a.yaml", Manifest("conn-a", "A2"));
+  DirectoryPassResult r = source_->PassFiles({(dir_ / "a.yaml").string()});
+  EXPECT_FALSE(r.deferred);
+  EXPECT_EQ(r.files, 1);
+  EXPECT_THAT(r.changed_keys, ElementsAre(KeyOf("conn-a")));
+  EXPECT_THAT(enqueued_, ElementsAre(KeyOf("conn-a")));
+  EXPECT_EQ(TableOf(KeyOf("conn-a")), "A2");
+  EXPECT_THAT(source_->Errors(), IsEmpty()) << "b.yaml was read by a files pass for a.yaml";
+  EXPECT_EQ(source_->passes(), 2);
+  EXPECT_FALSE(prune_guard_.TryConsume("k2")) << "a files pass must not refill the prune guard";
+
+  // A new file is taken by a files pass too; an unchanged one changes nothing.
+  enqueued_.clear();
+  Write("team/c.yaml", Manifest("conn-c", "C"));
+  r = source_->PassFiles({(dir_ / "team/c.yaml").string(), (dir_ / "a.yaml").string()});
+  EXPECT_FALSE(r.deferred);
+  EXPECT_THAT(enqueued_, ElementsAre(KeyOf("conn-c")));
+  EXPECT_EQ(TableOf(KeyOf("conn-b")), "B");
+
+  // The full pass then finds b.yaml broken, and keeps its state.
+  enqueued_.clear();
+  source_->Pass();
+  EXPECT_THAT(enqueued_, IsEmpty());
+  EXPECT_EQ(source_->Errors().count((dir_ / "team/b.yaml").string()), 1u);
+  EXPECT_EQ(TableOf(KeyOf("conn-b")), "B");
+}
+
+TEST_F(DirectorySourceTest, FilesPassDefersRemovals) {
+  Write("a.yaml", absl::StrCat(Manifest("conn-a", "A"), "---\n", Manifest("conn-x", "X")));
+  Write("b.yaml", Manifest("conn-b", "B"));
+  source_->Pass();
+  enqueued_.clear();
+
+  // A document taken out of a file removes a connection: not in a files pass.
+  Write("a.yaml", Manifest("conn-a", "A2"));
+  DirectoryPassResult r = source_->PassFiles({(dir_ / "a.yaml").string()});
+  EXPECT_TRUE(r.deferred);
+  EXPECT_THAT(enqueued_, IsEmpty());
+  EXPECT_EQ(TableOf(KeyOf("conn-a")), "A");
+  EXPECT_EQ(TableOf(KeyOf("conn-x")), "X");
+  // The full pass (after the debounce) applies all of it.
+  source_->Pass();
+  EXPECT_THAT(enqueued_, ElementsAre(KeyOf("conn-a"), KeyOf("conn-x")));
+  EXPECT_EQ(TableOf(KeyOf("conn-a")), "A2");
+  EXPECT_FALSE(desired_.Get(KeyOf("conn-x")).has_value());
+
+  // A file gone by the time of the files pass: deferred too.
+  enqueued_.clear();
+  fs::remove(dir_ / "b.yaml");
+  r = source_->PassFiles({(dir_ / "b.yaml").string()});
+  EXPECT_TRUE(r.deferred);
+  EXPECT_EQ(TableOf(KeyOf("conn-b")), "B");
+
+  // A connection moved from one file to another in one go is no removal.
+  Write("b.yaml", Manifest("conn-b", "B"));
+  source_->Pass();
+  enqueued_.clear();
+  Write("a.yaml", absl::StrCat(Manifest("conn-a", "A2"), "---\n", Manifest("conn-b", "B2")));
+  Write("b.yaml", Manifest("conn-y", "Y"));
+  r = source_->PassFiles({(dir_ / "a.yaml").string(), (dir_ / "b.yaml").string()});
+  EXPECT_FALSE(r.deferred);
+  EXPECT_THAT(enqueued_, ElementsAre(KeyOf("conn-b"), KeyOf("conn-y")));
+  EXPECT_EQ(TableOf(KeyOf("conn-b")), "B2");
+}
+
+TEST_F(DirectorySourceTest, FilesPassParseFailureKeepsStateAndDuplicatesAreRejected) {
+  Write("a.yaml", Manifest("device-telemetry", "A"));
+  source_->Pass();
+  enqueued_.clear();
+  const std::string a = (dir_ / "a.yaml").string();
+
+  Write("a.yaml", "kind: [unclosed\n");
+  DirectoryPassResult r = source_->PassFiles({a});
+  EXPECT_FALSE(r.deferred) << "a parse failure is never a deletion, so a files pass takes it";
+  EXPECT_THAT(enqueued_, IsEmpty());
+  EXPECT_EQ(TableOf(kKey), "A");
+  EXPECT_EQ(source_->Errors().count(a), 1u);
+  EXPECT_EQ(metrics_.manifest_errors.Value(), 1);
+  Write("a.yaml", Manifest("device-telemetry", "A2"));
+  source_->PassFiles({a});
+  EXPECT_EQ(TableOf(kKey), "A2");
+  EXPECT_THAT(source_->Errors(), IsEmpty());
+
+  // A new file declaring the same target: an error on both, the entry stays as it was.
+  enqueued_.clear();
+  Write("b.yaml", Manifest("device-telemetry", "B"));
+  r = source_->PassFiles({(dir_ / "b.yaml").string()});
+  EXPECT_FALSE(r.deferred);
+  EXPECT_EQ(TableOf(kKey), "A2");
+  EXPECT_EQ(source_->Errors().size(), 2u);
+  // b.yaml gives the key up: a.yaml (not named in the pass) takes it back.
+  Write("b.yaml", Manifest("other", "B"));
+  r = source_->PassFiles({(dir_ / "b.yaml").string()});
+  EXPECT_FALSE(r.deferred);
+  EXPECT_EQ(TableOf(kKey), "A2");
+  EXPECT_EQ(TableOf(KeyOf("other")), "B");
+  EXPECT_THAT(source_->Errors(), IsEmpty());
+}
+
+TEST_F(DirectorySourceTest, ClassifyFollowsTheScanRules) {
+  const std::string d = dir_.string();
+  EXPECT_EQ(source_->Classify(d + "/a.yaml"), PathKind::kFile);
+  EXPECT_EQ(source_->Classify(d + "/team/a.YML"), PathKind::kFile);
+  EXPECT_EQ(source_->Classify(d + "/a.yaml.tmp"), PathKind::kIgnore);
+  EXPECT_EQ(source_->Classify(d + "/.a.yaml.swp"), PathKind::kIgnore);
+  EXPECT_EQ(source_->Classify(d + "/..data/a.yaml"), PathKind::kRescan);
+  EXPECT_EQ(source_->Classify(d + "/team/.hidden.yaml"), PathKind::kRescan);
+  EXPECT_EQ(source_->Classify("/elsewhere/a.yaml"), PathKind::kRescan);
+  // Not manifest files: a files pass skips them.
+  Write("a.yaml.tmp", Manifest("device-telemetry", "A"));
+  Write(".hidden/a.yaml", Manifest("device-telemetry", "A"));
+  DirectoryPassResult r =
+      source_->PassFiles({d + "/a.yaml.tmp", d + "/.hidden/a.yaml", "/elsewhere/a.yaml"});
+  EXPECT_FALSE(r.deferred);
+  EXPECT_EQ(desired_.size(), 0u);
+}
+
 }  // namespace
 }  // namespace kustodian

@@ -1,5 +1,7 @@
 #include "controller/live_cache.h"
 
+#include <functional>
+
 #include "gtest/gtest.h"
 #include "tests/controller/reconciler_test_util.h"
 
@@ -139,6 +141,238 @@ TEST(LiveCacheTest, GetFindsKeysWhateverTheNameLooksLike) {
   EXPECT_FALSE(cache.Get("not-an-id").has_value());
   EXPECT_FALSE(cache.Get(plain.id.Database().Key()).has_value());
   EXPECT_FALSE(cache.Get("").has_value());
+}
+
+// An ArmClient whose LIST answers are scripted as ListAnswers (what ArmClientImpl's
+// ListIfChanged would return), recording the fingerprint each call was given.
+class ScriptedListArm : public ArmClient {
+ public:
+  std::vector<ListAnswer> answers;     // handed out in order
+  std::vector<ListFingerprint> given;  // `previous` of each call (empty when none)
+  std::function<void()> during;        // runs while the next LIST is in flight
+  absl::StatusOr<ListAnswer> ListIfChanged(const DatabaseId&,
+                                           const ListFingerprint* previous) override {
+    given.push_back(previous != nullptr ? *previous : ListFingerprint{});
+    if (during) {
+      std::function<void()> run = std::move(during);
+      during = nullptr;
+      run();
+    }
+    if (answers.empty()) {
+      return absl::InternalError("no scripted answer");
+    }
+    ListAnswer answer = std::move(answers.front());
+    answers.erase(answers.begin());
+    return answer;
+  }
+  absl::StatusOr<std::vector<LiveConnection>> List(const DatabaseId&) override {
+    return absl::UnimplementedError("ListIfChanged only");
+  }
+  absl::StatusOr<LiveConnection> Get(const DataConnectionId&) override {
+    return absl::UnimplementedError("");
+  }
+  absl::StatusOr<WriteResult> Put(const DataConnectionSpec&) override {
+    return absl::UnimplementedError("");
+  }
+  absl::StatusOr<WriteResult> Delete(const DataConnectionId&) override {
+    return absl::UnimplementedError("");
+  }
+  absl::StatusOr<PollResult> Poll(const ArmOperation&) override {
+    return absl::UnimplementedError("");
+  }
+  absl::StatusOr<std::vector<std::string>> Validate(const DataConnectionSpec&) override {
+    return absl::UnimplementedError("");
+  }
+};
+
+ListFingerprint Fingerprint(uint64_t hash) {
+  ListFingerprint fp;
+  fp.pages.push_back(ListFingerprint::Page{hash, 100, ""});
+  return fp;
+}
+
+ListAnswer Decoded(std::vector<LiveConnection> items, uint64_t hash) {
+  ListAnswer answer;
+  answer.items = std::move(items);
+  answer.fingerprint = Fingerprint(hash);
+  return answer;
+}
+
+ListAnswer Unchanged(uint64_t hash) {
+  ListAnswer answer;
+  answer.unchanged = true;
+  answer.fingerprint = Fingerprint(hash);
+  return answer;
+}
+
+// Issue 6: an answer byte-identical to the previous LIST keeps the cached entries (nothing is
+// decoded or rebuilt), moves ListedAt and keeps the in-sync marks.
+TEST(LiveCacheTest, UnchangedListKeepsTheCacheAndMovesListedAt) {
+  FakeClock clock;
+  LiveCache cache(clock);
+  DataConnectionSpec a = MakeSpec("a");
+  DataConnectionSpec b = MakeSpec("b");
+  DatabaseId db = a.id.Database();
+  ScriptedListArm arm;
+  arm.answers.push_back(Decoded({LiveFrom(a), LiveFrom(b)}, 42));
+  arm.answers.push_back(Unchanged(42));
+  LiveCache::RefreshResult result;
+  ASSERT_TRUE(cache.Refresh(db, arm, &result).ok());
+  EXPECT_FALSE(result.unchanged);
+  EXPECT_THAT(result.changed, ElementsAre(a.id.Key(), b.id.Key())) << "both appeared";
+  EXPECT_TRUE(arm.given[0].pages.empty()) << "nothing to compare the first LIST with";
+  cache.MarkInSync(a.id.Key(), "hash-a");
+
+  clock.Advance(absl::Seconds(30));
+  ASSERT_TRUE(cache.Refresh(db, arm, &result).ok());
+  ASSERT_EQ(arm.given.size(), 2u);
+  EXPECT_EQ(arm.given[1], Fingerprint(42)) << "the previous answer's fingerprint is passed";
+  EXPECT_TRUE(result.unchanged);
+  EXPECT_TRUE(result.changed.empty());
+  EXPECT_EQ(cache.ListedAt(db.Key()), clock.Now());
+  EXPECT_THAT(cache.KeysInDatabase(db.Key()), ElementsAre(a.id.Key(), b.id.Key()));
+  ASSERT_TRUE(cache.Get(b.id.Key()).has_value());
+  EXPECT_EQ(cache.Get(b.id.Key())->location, "East US 2");
+  EXPECT_TRUE(cache.InSyncWith(a.id.Key(), "hash-a"));
+  EXPECT_FALSE(cache.InSyncWith(a.id.Key(), "another-spec"));
+  EXPECT_FALSE(cache.InSyncWith(b.id.Key(), "hash-a")) << "b was never marked";
+}
+
+// A changed answer replaces the entries; only the keys whose entry differs (or that appeared or
+// vanished) are reported changed and lose their marks.
+TEST(LiveCacheTest, ChangedListUpdatesTheCacheAndDropsOnlyChangedMarks) {
+  FakeClock clock;
+  LiveCache cache(clock);
+  DataConnectionSpec a = MakeSpec("a");
+  DataConnectionSpec b = MakeSpec("b");
+  DataConnectionSpec c = MakeSpec("c");
+  DataConnectionSpec d = MakeSpec("d");
+  DatabaseId db = a.id.Database();
+  ScriptedListArm arm;
+  arm.answers.push_back(Decoded({LiveFrom(a), LiveFrom(b), LiveFrom(c)}, 1));
+  LiveConnection b_drifted = LiveFrom(b);
+  b_drifted.properties["consumerGroup"] = "changed";
+  arm.answers.push_back(Decoded({LiveFrom(a), b_drifted, LiveFrom(d)}, 2));
+  ASSERT_TRUE(cache.Refresh(db, arm).ok());
+  for (const DataConnectionSpec* spec : {&a, &b, &c}) {
+    cache.MarkInSync(spec->id.Key(), "h");
+  }
+  LiveCache::RefreshResult result;
+  ASSERT_TRUE(cache.Refresh(db, arm, &result).ok());
+  EXPECT_EQ(arm.given[1], Fingerprint(1));
+  EXPECT_FALSE(result.unchanged);
+  EXPECT_THAT(result.changed, ElementsAre(b.id.Key(), c.id.Key(), d.id.Key()));
+  EXPECT_TRUE(cache.InSyncWith(a.id.Key(), "h")) << "a is the same: its mark stays";
+  EXPECT_FALSE(cache.InSyncWith(b.id.Key(), "h"));
+  EXPECT_FALSE(cache.InSyncWith(c.id.Key(), "h"));
+  EXPECT_EQ(cache.Get(b.id.Key())->properties["consumerGroup"], "changed");
+  EXPECT_FALSE(cache.Get(c.id.Key()).has_value());
+  EXPECT_TRUE(cache.Get(d.id.Key()).has_value());
+  // The new answer's fingerprint is the one compared next time.
+  arm.answers.push_back(Unchanged(2));
+  ASSERT_TRUE(cache.Refresh(db, arm).ok());
+  EXPECT_EQ(arm.given[2], Fingerprint(2));
+}
+
+// A Put or Erase since the last LIST must be overwritten by the next LIST's answer, so that
+// LIST is decoded (no fingerprint is passed). Put and Erase drop the key's mark.
+TEST(LiveCacheTest, WritesSinceTheLastListForceADecodedList) {
+  FakeClock clock;
+  LiveCache cache(clock);
+  DataConnectionSpec a = MakeSpec("a");
+  DatabaseId db = a.id.Database();
+  ScriptedListArm arm;
+  arm.answers.push_back(Decoded({LiveFrom(a)}, 7));
+  ASSERT_TRUE(cache.Refresh(db, arm).ok());
+  cache.MarkInSync(a.id.Key(), "h");
+  LiveConnection written = LiveFrom(a);
+  written.provisioning_state = "Updating";
+  cache.Put(written);
+  EXPECT_FALSE(cache.InSyncWith(a.id.Key(), "h")) << "a Put is a new entry";
+
+  arm.answers.push_back(Decoded({LiveFrom(a)}, 7));
+  LiveCache::RefreshResult result;
+  ASSERT_TRUE(cache.Refresh(db, arm, &result).ok());
+  EXPECT_TRUE(arm.given[1].pages.empty());
+  EXPECT_THAT(result.changed, ElementsAre(a.id.Key()));
+  EXPECT_EQ(cache.Get(a.id.Key())->provisioning_state, "Succeeded") << "the LIST wins";
+
+  cache.MarkInSync(a.id.Key(), "h");
+  arm.answers.push_back(Unchanged(7));
+  ASSERT_TRUE(cache.Refresh(db, arm).ok());
+  EXPECT_EQ(arm.given[2], Fingerprint(7)) << "no write since: compared again";
+  EXPECT_TRUE(cache.InSyncWith(a.id.Key(), "h"));
+  cache.Erase(a.id.Key());
+  EXPECT_FALSE(cache.InSyncWith(a.id.Key(), "h"));
+  cache.MarkInSync(a.id.Key(), "h");  // no entry: nothing to mark
+  EXPECT_FALSE(cache.InSyncWith(a.id.Key(), "h"));
+}
+
+// A write made while an unchanged LIST is in flight wins over it, and the next LIST is decoded
+// (it must overwrite that write, as a decoded answer would have at once).
+TEST(LiveCacheTest, WriteDuringAnUnchangedListWinsAndForcesTheNextDecode) {
+  FakeClock clock;
+  LiveCache cache(clock);
+  DataConnectionSpec a = MakeSpec("a");
+  DatabaseId db = a.id.Database();
+  ScriptedListArm arm;
+  arm.answers.push_back(Decoded({LiveFrom(a)}, 5));
+  ASSERT_TRUE(cache.Refresh(db, arm).ok());
+  LiveConnection writing = LiveFrom(a);
+  writing.provisioning_state = "Updating";
+  arm.during = [&] { cache.Put(writing); };
+  arm.answers.push_back(Unchanged(5));
+  LiveCache::RefreshResult result;
+  ASSERT_TRUE(cache.Refresh(db, arm, &result).ok());
+  EXPECT_TRUE(result.unchanged);
+  EXPECT_EQ(cache.Get(a.id.Key())->provisioning_state, "Updating");
+  arm.answers.push_back(Decoded({LiveFrom(a)}, 5));
+  ASSERT_TRUE(cache.Refresh(db, arm, &result).ok());
+  EXPECT_TRUE(arm.given[2].pages.empty()) << "decoded: the write is older than this LIST";
+  EXPECT_EQ(cache.Get(a.id.Key())->provisioning_state, "Succeeded");
+  EXPECT_THAT(result.changed, ElementsAre(a.id.Key()));
+}
+
+// A failed LIST keeps the fingerprint: the next answer is still compared with the last good one.
+TEST(LiveCacheTest, FailedListKeepsTheFingerprint) {
+  FakeClock clock;
+  LiveCache cache(clock);
+  DataConnectionSpec a = MakeSpec("a");
+  DatabaseId db = a.id.Database();
+  ScriptedListArm arm;
+  arm.answers.push_back(Decoded({LiveFrom(a)}, 9));
+  ASSERT_TRUE(cache.Refresh(db, arm).ok());
+  const std::optional<absl::Time> listed = cache.ListedAt(db.Key());
+  clock.Advance(absl::Seconds(30));
+  EXPECT_FALSE(cache.Refresh(db, arm).ok());  // no scripted answer: an error
+  EXPECT_EQ(cache.ListedAt(db.Key()), listed);
+  arm.answers.push_back(Unchanged(9));
+  ASSERT_TRUE(cache.Refresh(db, arm).ok());
+  EXPECT_EQ(arm.given[2], Fingerprint(9));
+  EXPECT_TRUE(cache.Get(a.id.Key()).has_value());
+}
+
+// Issue 6: the same with fingerprints. Writes made during a decoded LIST win over it, and the
+// next LIST is decoded (not compared with that LIST), so it overwrites them.
+TEST(LiveCacheTest, WritesDuringADecodedListForceTheNextDecode) {
+  FakeClock clock;
+  LiveCache cache(clock);
+  DataConnectionSpec a = MakeSpec("a");
+  DatabaseId db = a.id.Database();
+  ScriptedListArm arm;
+  LiveConnection writing = LiveFrom(a);
+  writing.provisioning_state = "Updating";
+  arm.during = [&] { cache.Put(writing); };
+  arm.answers.push_back(Decoded({LiveFrom(a)}, 3));
+  ASSERT_TRUE(cache.Refresh(db, arm).ok());
+  EXPECT_EQ(cache.Get(a.id.Key())->provisioning_state, "Updating");
+  arm.answers.push_back(Decoded({LiveFrom(a)}, 3));
+  ASSERT_TRUE(cache.Refresh(db, arm).ok());
+  EXPECT_TRUE(arm.given[1].pages.empty()) << "not compared: it must overwrite the write";
+  EXPECT_EQ(cache.Get(a.id.Key())->provisioning_state, "Succeeded");
+  arm.answers.push_back(Unchanged(3));
+  ASSERT_TRUE(cache.Refresh(db, arm).ok());
+  EXPECT_EQ(arm.given[2], Fingerprint(3));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "controller/ownership_journal.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -102,6 +103,11 @@ TEST(OwnershipJournalTest, SurvivesReloadFromDisk) {
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all["k1"], Record("/subscriptions/s/x/k1", OwnershipRecord::Origin::kCreated));
   EXPECT_EQ(all["k2"], Record("/subscriptions/s/x/k2", OwnershipRecord::Origin::kAdopted));
+  // Flushes append to the log; Compact folds it into the snapshot.
+  EXPECT_THAT(dir.Names(), ElementsAre("managed.log"));
+  ASSERT_TRUE((*reloaded)->Compact().ok());
+  EXPECT_EQ(ReadText(dir.path() + "/managed.log"), "");
+  EXPECT_EQ(OwnershipJournal::Load(dir.path())->records, all);
   std::string text = ReadText(dir.path() + "/managed.json");
   EXPECT_THAT(text, HasSubstr("\"version\": 1"));
   EXPECT_THAT(text, HasSubstr("\"adoptedAt\": \"2026-"));
@@ -128,8 +134,9 @@ TEST(OwnershipJournalTest, AtomicWriteLeavesNoTempFiles) {
   for (int i = 0; i < 5; ++i) {
     (*journal)->Add(absl::StrCat("k", i), Record("/x", OwnershipRecord::Origin::kCreated));
     ASSERT_TRUE((*journal)->Flush().ok());
+    ASSERT_TRUE((*journal)->Compact().ok());
   }
-  EXPECT_THAT(dir.Names(), ElementsAre("managed.json"));
+  EXPECT_THAT(dir.Names(), ElementsAre("managed.json", "managed.log"));
 }
 
 TEST(OwnershipJournalTest, FlushWithNothingNewDoesNotRewrite) {
@@ -138,9 +145,15 @@ TEST(OwnershipJournalTest, FlushWithNothingNewDoesNotRewrite) {
   ASSERT_TRUE(journal.ok());
   (*journal)->Add("k1", Record("/x", OwnershipRecord::Origin::kCreated));
   ASSERT_TRUE((*journal)->Flush().ok());
-  // Changing the file behind the journal's back shows whether a second Flush rewrote it.
-  WriteText(dir.path() + "/managed.json", "sentinel");
+  // Changing the file behind the journal's back shows whether a second Flush wrote to it.
+  WriteText(dir.path() + "/managed.log", "sentinel");
   ASSERT_TRUE((*journal)->Flush().ok());
+  EXPECT_EQ(ReadText(dir.path() + "/managed.log"), "sentinel");
+  // Likewise a Compact finding the snapshot complete and the log empty.
+  ASSERT_TRUE((*journal)->Compact().ok());
+  EXPECT_EQ(ReadText(dir.path() + "/managed.log"), "");
+  WriteText(dir.path() + "/managed.json", "sentinel");
+  ASSERT_TRUE((*journal)->Compact().ok());
   EXPECT_EQ(ReadText(dir.path() + "/managed.json"), "sentinel");
   // Re-adding an identical record is not a change either.
   (*journal)->Add("k1", Record("/x", OwnershipRecord::Origin::kCreated));
@@ -150,9 +163,9 @@ TEST(OwnershipJournalTest, FlushWithNothingNewDoesNotRewrite) {
   EXPECT_FALSE((*journal)->SetLastAppliedHash("nope", "ffff"));
 }
 
-// The file is exactly what nlohmann::json::dump(2) writes for the document, whether the text was
-// assembled from cached per-record pieces (Flush) or serialized at once (Serialize).
-TEST(OwnershipJournalTest, FileTextIsTheJsonDumpOfTheDocumentAfterIncrementalFlushes) {
+// The snapshot is exactly what nlohmann::json::dump(2) writes for the document (the format of
+// earlier versions), after any sequence of changes, flushes and compactions.
+TEST(OwnershipJournalTest, SnapshotIsTheJsonDumpOfTheDocumentAfterIncrementalFlushes) {
   ScopedDir dir;
   auto journal = OwnershipJournal::Open(dir.path());
   ASSERT_TRUE(journal.ok());
@@ -176,23 +189,28 @@ TEST(OwnershipJournalTest, FileTextIsTheJsonDumpOfTheDocumentAfterIncrementalFlu
   EXPECT_EQ(OwnershipJournal::Serialize({}), expected({}));
   (*journal)->Add("k\"1", Record("/subscriptions/s/x/k1", OwnershipRecord::Origin::kCreated));
   ASSERT_TRUE((*journal)->Flush().ok());
+  ASSERT_TRUE((*journal)->Compact().ok());
   EXPECT_EQ(ReadText(path), expected((*journal)->All()));
   (*journal)->Add("k2", Record("/subscriptions/s/x/k2", OwnershipRecord::Origin::kAdopted));
   (*journal)->Add("a0", Record("/subscriptions/s/x/a0", OwnershipRecord::Origin::kCreated));
   ASSERT_TRUE((*journal)->Flush().ok());
+  ASSERT_TRUE((*journal)->Compact().ok());
   EXPECT_EQ(ReadText(path), expected((*journal)->All()));
   EXPECT_TRUE((*journal)->SetLastAppliedHash("k2", "changed"));
   ASSERT_TRUE((*journal)->Flush().ok());
+  ASSERT_TRUE((*journal)->Compact().ok());
   std::string text = ReadText(path);
   EXPECT_EQ(text, expected((*journal)->All()));
   EXPECT_THAT(text, HasSubstr("\"lastAppliedHash\": \"changed\""));
   EXPECT_EQ(text, OwnershipJournal::Serialize((*journal)->All()));
   EXPECT_TRUE((*journal)->Remove("a0"));
   ASSERT_TRUE((*journal)->Flush().ok());
+  ASSERT_TRUE((*journal)->Compact().ok());
   EXPECT_EQ(ReadText(path), expected((*journal)->All()));
   EXPECT_TRUE((*journal)->Remove("k2"));
   EXPECT_TRUE((*journal)->Remove("k\"1"));
   ASSERT_TRUE((*journal)->Flush().ok());
+  ASSERT_TRUE((*journal)->Compact().ok());
   EXPECT_EQ(ReadText(path), expected({}));
 }
 

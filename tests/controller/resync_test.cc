@@ -1,6 +1,6 @@
 // ResyncLoop with a FakeArmClient and a FakeClock: one LIST per known database per interval,
 // the manifests' resyncInterval shortens it, failures back off, and every desired or managed
-// key of a listed database is enqueued.
+// key of a listed database is enqueued unless the LIST confirmed it in sync (with a Reconciler).
 #include "controller/resync.h"
 
 #include <chrono>
@@ -11,12 +11,14 @@
 #include "gtest/gtest.h"
 #include "src/arm/rate_limiter.h"
 #include "src/metrics/kustodian_metrics.h"
+#include "tests/controller/reconciler_test_util.h"
 #include "tests/fakes/fake_arm_client.h"
 #include "tests/fakes/fake_clock.h"
 
 namespace kustodian {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
 
 constexpr char kDbA[] =
@@ -155,6 +157,122 @@ TEST_F(ResyncTest, ThreadRunsUntilStopped) {
   EXPECT_EQ(arm_.calls(FakeArmClient::Method::kList), 1);
   loop->Stop();
   loop->Stop();
+}
+
+// Issue 6: the resync and the reconciler together. After a LIST, a key whose live entry did not
+// change and that its last reconcile found in sync with the same spec is not enqueued; drift,
+// spec changes, failures and removed manifests still are.
+class ResyncWithReconcilerTest : public ::testing::Test {
+ protected:
+  ResyncWithReconcilerTest() {
+    ResyncOptions options;
+    options.interval = absl::Seconds(30);
+    loop_ = std::make_unique<ResyncLoop>(
+        ResyncDeps{h_.clock, h_.logger, h_.arm, h_.live, h_.desired, h_.journal, &h_.metrics,
+                   [this](const std::string& key) { queued_.push_back(key); }, &h_.status},
+        options);
+  }
+
+  // One resync: past the interval (+ jitter), one LIST, then every enqueued key reconciled
+  // until it no longer waits. Returns the enqueued keys, sorted.
+  std::vector<std::string> Round() {
+    h_.clock.Advance(absl::Seconds(34));
+    queued_.clear();
+    EXPECT_EQ(loop_->RunDue(), 1);
+    std::vector<std::string> keys = queued_;
+    std::sort(keys.begin(), keys.end());
+    for (const std::string& key : keys) {
+      h_.Converge(key);
+    }
+    return keys;
+  }
+  // Creates a1 and a2 and resyncs until a round enqueues nothing (at most 4 rounds).
+  void Converge() {
+    h_.Apply({a1_, a2_});
+    for (int i = 0; i < 4; ++i) {
+      if (Round().empty()) {
+        return;
+      }
+    }
+    ADD_FAILURE() << "a resync of connections in sync still enqueues them";
+  }
+  int Lists() const { return h_.arm.calls(FakeArmClient::Method::kList); }
+
+  testing_util::Harness h_;
+  std::unique_ptr<ResyncLoop> loop_;
+  std::vector<std::string> queued_;
+  DataConnectionSpec a1_ = testing_util::MakeSpec("a1");
+  DataConnectionSpec a2_ = testing_util::MakeSpec("a2");
+};
+
+TEST_F(ResyncWithReconcilerTest, ResyncOfConnectionsInSyncEnqueuesNothing) {
+  h_.Apply({a1_, a2_});
+  EXPECT_THAT(Round(), ElementsAre(a1_.id.Key(), a2_.id.Key())) << "created";
+  EXPECT_EQ(h_.Writes(), 2);
+  EXPECT_THAT(Round(), ElementsAre(a1_.id.Key(), a2_.id.Key()))
+      << "not yet found in sync by a reconcile";
+  EXPECT_EQ(h_.Phase(a1_), "Ready");
+  const int lists = Lists();
+  EXPECT_THAT(Round(), ElementsAre());
+  EXPECT_THAT(Round(), ElementsAre());
+  EXPECT_EQ(Lists(), lists + 2) << "still one LIST per database per resync";
+  EXPECT_EQ(h_.Writes(), 2);
+  // The statuses say when the LIST confirmed them.
+  const std::optional<absl::Time> listed = h_.live.ListedAt(a1_.id.Database().Key());
+  ASSERT_TRUE(listed.has_value());
+  EXPECT_EQ(*listed, h_.clock.Now());
+  for (const DataConnectionSpec* spec : {&a1_, &a2_}) {
+    std::optional<ConnectionStatus> status = h_.status.Get(spec->id.Key());
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(status->phase, "Ready");
+    EXPECT_EQ(status->last_sync_time, listed);
+  }
+}
+
+TEST_F(ResyncWithReconcilerTest, DriftOfOneConnectionIsEnqueuedAndCorrectedInOneResync) {
+  Converge();
+  const int writes = h_.Writes();
+  LiveConnection drifted = testing_util::LiveFrom(a1_);
+  drifted.properties["consumerGroup"] = "someone-else";
+  h_.arm.SetConnection(drifted);
+  EXPECT_THAT(Round(), ElementsAre(a1_.id.Key())) << "only the drifted connection";
+  EXPECT_EQ(h_.Writes(), writes + 1);
+  absl::StatusOr<std::vector<LiveConnection>> live = h_.arm.List(a1_.id.Database());
+  ASSERT_TRUE(live.ok());
+  for (const LiveConnection& c : *live) {
+    EXPECT_EQ(c.properties["consumerGroup"], "$Default") << c.id.name;
+  }
+  Round();  // the corrected key is confirmed in sync by one more reconcile
+  EXPECT_THAT(Round(), ElementsAre());
+  EXPECT_EQ(h_.Writes(), writes + 1);
+}
+
+TEST_F(ResyncWithReconcilerTest, ChangedSpecIsEnqueuedEvenWhenNothingElseEnqueuedIt) {
+  Converge();
+  DataConnectionSpec edited = a2_;
+  edited.properties["tableName"] = "Other";
+  h_.Apply({a1_, edited});  // no source enqueues it here: only the resync can
+  EXPECT_THAT(Round(), ElementsAre(a2_.id.Key()));
+  absl::StatusOr<std::vector<LiveConnection>> live = h_.arm.List(a2_.id.Database());
+  ASSERT_TRUE(live.ok());
+  ASSERT_EQ(live->size(), 2u);
+  EXPECT_EQ((*live)[1].properties["tableName"], "Other");
+}
+
+TEST_F(ResyncWithReconcilerTest, FailedKeysAndRemovedManifestsAreEnqueuedAtEveryResync) {
+  Converge();
+  LiveConnection drifted = testing_util::LiveFrom(a1_);
+  drifted.properties["consumerGroup"] = "someone-else";
+  h_.arm.SetConnection(drifted);
+  h_.arm.InjectError(FakeArmClient::Method::kPut,
+                     testing_util::ArmError(absl::InvalidArgumentError("bad"), "BadRequest"));
+  EXPECT_THAT(Round(), ElementsAre(a1_.id.Key()));
+  EXPECT_EQ(h_.Phase(a1_), "Stalled");
+  EXPECT_THAT(Round(), ElementsAre(a1_.id.Key())) << "a failed key is not known to be in sync";
+
+  h_.Apply({a1_});  // a2's manifest is gone: deleted at the next resync
+  EXPECT_THAT(Round(), ElementsAre(a1_.id.Key(), a2_.id.Key()));
+  EXPECT_EQ(h_.arm.calls(FakeArmClient::Method::kDelete), 1);
 }
 
 }  // namespace

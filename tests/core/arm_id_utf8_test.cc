@@ -5,6 +5,7 @@
 // input. Such ids are now rejected when parsed, with an error naming the segment.
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "src/core/arm_id.h"
@@ -19,22 +20,22 @@ constexpr char kDb[] =
 
 TEST(ArmIdUtf8Test, NameDecodingToInvalidUtf8IsRejected) {
   absl::StatusOr<DataConnectionId> id =
-      DataConnectionId::Parse(std::string(kDb) + "/dataConnections/d!C3%A9");
+      DataConnectionId::Parse(absl::StrCat(kDb, "/dataConnections/d!C3%A9"));
   ASSERT_FALSE(id.ok());
   EXPECT_EQ(id.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(id.status().message(), HasSubstr("'d!C3%A9' is not UTF-8"));
 }
 
 TEST(ArmIdUtf8Test, OverlongAndSurrogateEncodingsAreRejected) {
-  EXPECT_FALSE(DataConnectionId::Parse(std::string(kDb) + "/dataConnections/a%C0%AF").ok());
-  EXPECT_FALSE(DataConnectionId::Parse(std::string(kDb) + "/dataConnections/a%ED%A0%80").ok());
-  EXPECT_FALSE(DataConnectionId::Parse(std::string(kDb) + "/dataConnections/a%F4%90%80%80").ok());
-  EXPECT_FALSE(DataConnectionId::Parse(std::string(kDb) + "/dataConnections/a%E2%82").ok());
+  EXPECT_FALSE(DataConnectionId::Parse(absl::StrCat(kDb, "/dataConnections/a%C0%AF")).ok());
+  EXPECT_FALSE(DataConnectionId::Parse(absl::StrCat(kDb, "/dataConnections/a%ED%A0%80")).ok());
+  EXPECT_FALSE(DataConnectionId::Parse(absl::StrCat(kDb, "/dataConnections/a%F4%90%80%80")).ok());
+  EXPECT_FALSE(DataConnectionId::Parse(absl::StrCat(kDb, "/dataConnections/a%E2%82")).ok());
 }
 
 TEST(ArmIdUtf8Test, PercentEncodedUtf8StillParses) {
   absl::StatusOr<DataConnectionId> id = DataConnectionId::Parse(
-      std::string(kDb) + "/dataConnections/caf%C3%A9-%E2%82%AC-%F0%9F%98%80");
+      absl::StrCat(kDb, "/dataConnections/caf%C3%A9-%E2%82%AC-%F0%9F%98%80"));
   ASSERT_TRUE(id.ok()) << id.status();
   EXPECT_EQ(id->name, "caf\xC3\xA9-\xE2\x82\xAC-\xF0\x9F\x98\x80");
 }

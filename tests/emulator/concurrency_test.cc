@@ -52,12 +52,12 @@ TEST(ConcurrencyTest, ParallelRequestsAreAllCountedAndApplied) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         std::string name = absl::StrCat("t", t, "-", i % 5);
-        ServerResponse r = emulator.Handle(MakeRequest(
-            "PUT", std::string(kDb) + "/dataConnections/" + name + kApi, EventHubBody()));
+        ServerResponse r = emulator.Handle(
+            MakeRequest("PUT", absl::StrCat(kDb, "/dataConnections/", name, kApi), EventHubBody()));
         if (r.status == 201) {
           ++created[t];
         }
-        emulator.Handle(MakeRequest("GET", std::string(kDb) + "/dataConnections" + kApi));
+        emulator.Handle(MakeRequest("GET", absl::StrCat(kDb, "/dataConnections", kApi)));
       }
     });
   }
@@ -70,7 +70,7 @@ TEST(ConcurrencyTest, ParallelRequestsAreAllCountedAndApplied) {
   nlohmann::json stats = BodyJson(emulator.Handle(MakeRequest("GET", "/_admin/stats", "", false)));
   EXPECT_EQ(stats["total"], kThreads * kPerThread * 2);
   nlohmann::json list =
-      BodyJson(emulator.Handle(MakeRequest("GET", std::string(kDb) + "/dataConnections" + kApi)));
+      BodyJson(emulator.Handle(MakeRequest("GET", absl::StrCat(kDb, "/dataConnections", kApi))));
   EXPECT_EQ(list["value"].size(), static_cast<size_t>(kThreads * 5));
 }
 

@@ -25,7 +25,7 @@ class RequestPrincipalTest : public EmulatorTest {
   }
   ServerRequest ListWith(const std::string& authorization) {
     ServerRequest request =
-        MakeRequest("GET", std::string(kDb) + "/dataConnections" + kApi, "", false);
+        MakeRequest("GET", absl::StrCat(kDb, "/dataConnections", kApi), "", false);
     if (!authorization.empty()) {
       request.headers.emplace_back("Authorization", authorization);
     }

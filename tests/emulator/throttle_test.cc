@@ -2,6 +2,7 @@
 // rate-limit headers, and 429 SubscriptionRequestsThrottled from the emulator.
 #include "src/emulator/throttle.h"
 
+#include "absl/strings/str_cat.h"
 #include "tests/emulator/emulator_test_util.h"
 
 namespace kustodian::emulator::testing {
@@ -95,7 +96,7 @@ TEST(ThrottlerTest, DisabledNeverThrottles) {
 using ThrottleEmulatorTest = EmulatorTest;
 
 TEST_F(ThrottleEmulatorTest, RateLimitHeadersPerOperationType) {
-  std::string list = std::string(kDb) + "/dataConnections" + kApi;
+  std::string list = absl::StrCat(kDb, "/dataConnections", kApi);
   ServerResponse get = Call("GET", list);
   EXPECT_EQ(Hdr(get, "x-ms-ratelimit-remaining-subscription-reads"), "249");
   EXPECT_EQ(Hdr(get, "x-ms-ratelimit-remaining-subscription-global-reads"), "3749");
@@ -122,7 +123,7 @@ TEST_F(ThrottleEmulatorTest, EmptyBucketAnswers429WithRetryAfter) {
   EmulatorOptions options = TestOptions();
   options.throttle.reads = {3, 1};
   Start(options);
-  std::string list = std::string(kDb) + "/dataConnections" + kApi;
+  std::string list = absl::StrCat(kDb, "/dataConnections", kApi);
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(Call("GET", list).status, 200);
   }
@@ -144,7 +145,7 @@ TEST_F(ThrottleEmulatorTest, ThrottlingIsPerPrincipal) {
   options.serialize_cluster_writes = false;
   Start(options);
   EXPECT_EQ(Call("PUT", std::string(kDc) + kApi, EventHubBody()).status, 201);
-  EXPECT_EQ(Call("PUT", std::string(kDb) + "/dataConnections/dc2" + kApi, EventHubBody()).status,
+  EXPECT_EQ(Call("PUT", absl::StrCat(kDb, "/dataConnections/dc2", kApi), EventHubBody()).status,
             429);
   // Another principal (a token from the token endpoint) has its own bucket.
   ServerRequest token =
@@ -154,7 +155,7 @@ TEST_F(ThrottleEmulatorTest, ThrottlingIsPerPrincipal) {
                   false);
   std::string access = BodyJson(Call(token))["access_token"];
   ServerRequest put =
-      MakeRequest("PUT", std::string(kDb) + "/dataConnections/dc2" + kApi, EventHubBody(), false);
+      MakeRequest("PUT", absl::StrCat(kDb, "/dataConnections/dc2", kApi), EventHubBody(), false);
   put.headers.emplace_back("Authorization", "Bearer " + access);
   EXPECT_EQ(Call(put).status, 201);
 }
@@ -165,7 +166,7 @@ TEST_F(ThrottleEmulatorTest, NoThrottleNeverAnswers429) {
   options.throttle.reads = {1, 0};
   Start(options);
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(Call("GET", std::string(kDb) + "/dataConnections" + kApi).status, 200);
+    EXPECT_EQ(Call("GET", absl::StrCat(kDb, "/dataConnections", kApi)).status, 200);
   }
 }
 
