@@ -29,8 +29,9 @@ ChangeContext Emulator::ChangeFor(const ServerRequest& request, std::string_view
   change.subscription_id = std::string(subscription);
   change.tenant_id = options_.eventgrid_tenant_id;
   change.correlation_id = std::string(correlation_id);
-  std::optional<std::string> authorization = GetHeader(request.headers, "Authorization");
-  absl::string_view token = authorization.value_or("");
+  // The header's text must outlive `token` (a view into it): not value_or("")'s temporary.
+  const std::string authorization = GetHeader(request.headers, "Authorization").value_or("");
+  absl::string_view token = authorization;
   if (absl::ConsumePrefix(&token, "Bearer ") || absl::ConsumePrefix(&token, "bearer ")) {
     absl::StatusOr<TokenClaims> claims = authority_.Verify(Sv(token), clock_.Now());
     if (claims.ok()) {
