@@ -1,8 +1,11 @@
 #include "controller/directory_source.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -34,6 +37,37 @@ constexpr absl::Duration kRacyWindow = absl::Seconds(2);
 
 size_t KeyHash(const std::string& key) { return std::hash<std::string>{}(key); }
 
+size_t ContentHash(std::string_view text) { return std::hash<std::string_view>{}(text); }
+
+// Reads `path` whole into *text, as LoadManifestFile would; false when it cannot be opened or
+// read, or is larger than `max_bytes` (LoadManifestFile then reports why).
+bool ReadBounded(const std::string& path, size_t max_bytes, std::string* text) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  text->clear();
+  char buf[16 * 1024];
+  bool ok = true;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      ok = n == 0;
+      break;
+    }
+    text->append(buf, static_cast<size_t>(n));
+    if (text->size() > max_bytes) {
+      ok = false;
+      break;
+    }
+  }
+  ::close(fd);
+  return ok;
+}
+
 std::string AsciiLower(std::string s) {
   for (char& c : s) {
     if (c >= 'A' && c <= 'Z') {
@@ -45,7 +79,8 @@ std::string AsciiLower(std::string s) {
 
 }  // namespace
 
-bool DirectorySource::Unchanged(const std::string& file, absl::Time pass_start) {
+bool DirectorySource::Unchanged(const std::string& file, absl::Time pass_start,
+                                bool check_content) {
   struct stat st;
   if (stat(file.c_str(), &st) != 0) {
     cache_.erase(file);
@@ -59,12 +94,39 @@ bool DirectorySource::Unchanged(const std::string& file, absl::Time pass_start) 
   if (c.reusable && c.stamp == stamp) {
     return true;
   }
-  c = CachedFile{};
-  c.stamp = stamp;
   const absl::Time newest =
       std::max(absl::FromUnixNanos(stamp.mtime_ns), absl::FromUnixNanos(stamp.ctime_ns));
-  c.reusable = newest < pass_start - kRacyWindow;
+  const bool reusable = newest < pass_start - kRacyWindow;
+  // Read after the stat above: a write after the stat changes the next stamp, or (within the
+  // same timestamp tick) leaves this one too recent to trust, so the next pass reads it again.
+  std::string text;
+  if (check_content && c.has_content && c.content_size == stamp.size &&
+      ReadBounded(file, load_options_.max_file_bytes, &text) && text.size() == c.content_size &&
+      ContentHash(text) == c.content_hash) {
+    c.stamp = stamp;  // the same bytes: what the last load made of them still holds
+    c.reusable = reusable;
+    return true;
+  }
+  c = CachedFile{};
+  c.stamp = stamp;
+  c.reusable = reusable;
   return false;
+}
+
+FileLoadResult DirectorySource::Load(const std::string& file) {
+  std::string text;
+  const bool read = ReadBounded(file, load_options_.max_file_bytes, &text);
+  FileLoadResult f = read ? LoadManifestText(text, file, load_options_)
+                          : LoadManifestFile(file, load_options_);  // says why it cannot
+  Remember(f);
+  if (auto it = cache_.find(file); read && it != cache_.end()) {
+    it->second.has_content = true;
+    it->second.content_size = text.size();
+    it->second.content_hash = ContentHash(text);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++files_parsed_;
+  return f;
 }
 
 void DirectorySource::Remember(const FileLoadResult& f) {
@@ -115,8 +177,7 @@ DirectoryPassResult DirectorySource::Pass() {
   std::vector<FileLoadResult> files;
   std::vector<size_t> file_index;  // files[j] is scan.files[file_index[j]]
   auto load_file = [&](size_t i) {
-    files.push_back(LoadManifestFile(scan.files[i], load_options_));
-    Remember(files.back());
+    files.push_back(Load(scan.files[i]));
     file_index.push_back(i);
     load[i] = true;
   };
@@ -208,7 +269,7 @@ DirectoryPassResult DirectorySource::Pass() {
   }
 
   scan_errors_ = std::move(scan.errors);
-  Finish(changed, &result, /*files_pass=*/false);
+  Finish(changed, &result, /*files_pass=*/false, pass_start);
   return result;
 }
 
@@ -225,12 +286,19 @@ void DirectorySource::ApplyLoaded(std::vector<FileLoadResult>& files,
     for (const std::string& e : ToStrings(duplicates_by_file[f.file])) {
       errors.push_back(e);
     }
-    for (const std::string& w : f.warnings) {
-      if (logged_[absl::StrCat("warning:", f.file)] != f.warnings) {
+    // Only files with warnings have an entry: Finish() walks logged_ at every pass.
+    const std::string warning_key = absl::StrCat("warning:", f.file);
+    auto logged = logged_.find(warning_key);
+    if (logged == logged_.end() || logged->second != f.warnings) {
+      for (const std::string& w : f.warnings) {
         deps_.logger.Info(absl::StrCat("manifest note: ", w));
       }
     }
-    logged_[absl::StrCat("warning:", f.file)] = f.warnings;
+    if (!f.warnings.empty()) {
+      logged_[warning_key] = f.warnings;
+    } else if (logged != logged_.end()) {
+      logged_.erase(logged);
+    }
     if (auto cached = cache_.find(f.file); cached != cache_.end()) {
       cached->second.applied = true;
       cached->second.applied_rejected = f.rejected_keys;
@@ -254,7 +322,7 @@ void DirectorySource::ApplyLoaded(std::vector<FileLoadResult>& files,
 }
 
 void DirectorySource::Finish(const std::set<std::string>& changed, DirectoryPassResult* result,
-                             bool files_pass) {
+                             bool files_pass, absl::Time started) {
   std::map<std::string, std::vector<std::string>> all_errors = deps_.desired.FileErrors();
   for (const ManifestError& e : scan_errors_) {
     all_errors[e.file].push_back(e.ToString());
@@ -293,7 +361,8 @@ void DirectorySource::Finish(const std::set<std::string>& changed, DirectoryPass
                      {{"files", std::to_string(result->files)},
                       {"connections", std::to_string(result->manifests)},
                       {"files_with_errors", std::to_string(result->files_with_errors)},
-                      {"changed", std::to_string(result->changed_keys.size())}});
+                      {"changed", std::to_string(result->changed_keys.size())},
+                      {"took", absl::FormatDuration(absl::Now() - started)}});
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++passes_;
@@ -302,6 +371,7 @@ void DirectorySource::Finish(const std::set<std::string>& changed, DirectoryPass
 }
 
 DirectoryPassResult DirectorySource::PassFiles(const std::vector<std::string>& paths) {
+  const absl::Time started = absl::Now();  // for the log (a wait for a full pass included)
   std::lock_guard<std::mutex> pass_lock(pass_mu_);
   DirectoryPassResult result;
   auto is_file = [](const std::string& path) {
@@ -351,9 +421,9 @@ DirectoryPassResult DirectorySource::PassFiles(const std::vector<std::string>& p
   std::vector<FileLoadResult> files;
   auto load = [&](const std::string& file) {
     save(file);
-    Unchanged(file, now);  // records the new stamp (the file is loaded whatever it says)
-    files.push_back(LoadManifestFile(file, load_options_));
-    Remember(files.back());
+    // Records the new stamp (the file is loaded whatever it says).
+    Unchanged(file, now, /*check_content=*/false);
+    files.push_back(Load(file));
   };
   for (const std::string& file : given) {
     load(file);
@@ -436,7 +506,7 @@ DirectoryPassResult DirectorySource::PassFiles(const std::vector<std::string>& p
   }
   std::set<std::string> changed;
   ApplyLoaded(files, std::move(duplicates), &changed, &result);
-  Finish(changed, &result, /*files_pass=*/true);
+  Finish(changed, &result, /*files_pass=*/true, started);
   return result;
 }
 
@@ -481,6 +551,11 @@ void DirectorySource::LogNewErrors(const std::string& file,
 int DirectorySource::passes() const {
   std::lock_guard<std::mutex> lock(mu_);
   return passes_;
+}
+
+int64_t DirectorySource::files_parsed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return files_parsed_;
 }
 
 std::map<std::string, std::vector<std::string>> DirectorySource::Errors() const {

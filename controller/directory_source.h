@@ -80,6 +80,8 @@ class DirectorySource {
   PathKind Classify(const std::string& path) const;
   // Number of completed passes.
   int passes() const;
+  // Number of files parsed so far (a file whose bytes did not change is not parsed again).
+  int64_t files_parsed() const;
   // Every current problem as "file:line:col: field: message", by file (load errors, duplicate
   // targets, scan errors).
   std::map<std::string, std::vector<std::string>> Errors() const;
@@ -100,6 +102,13 @@ class DirectorySource {
   struct CachedFile {
     FileStamp stamp;
     bool reusable = false;  // false when it changed too recently to trust the stamp
+    // Size and std::hash of the bytes last loaded, when they were read here (has_content): a
+    // file whose stamp changed, or was too recent to trust, is read again but parsed and
+    // applied only when they differ (10,000 files written just before the start cost a read
+    // each at the next rescan, not 10,000 parses and applications).
+    bool has_content = false;
+    uint64_t content_size = 0;
+    size_t content_hash = 0;
     // std::hash of the DataConnectionId::Key() of each manifest loaded (for finding keys
     // declared twice; a hash, not the ~170-byte key: 10,000 files would hold 2 MB of keys).
     std::vector<size_t> key_hashes;
@@ -109,9 +118,15 @@ class DirectorySource {
     std::vector<std::string> applied_rejected;  // rejected keys given to ApplyFile/KeepFile
     std::vector<std::string> applied_errors;    // errors given to ApplyFile/KeepFile
   };
-  // True when `file` has a reusable cache entry with the same stamp; otherwise resets (or, when
-  // stat fails, drops) its entry and returns false. Requires pass_mu_.
-  bool Unchanged(const std::string& file, absl::Time pass_start);
+  // True when `file` has a reusable cache entry with the same stamp, or (with `check_content`)
+  // when its stamp changed or was too recent but its bytes are those last loaded (the entry
+  // then takes the new stamp); otherwise resets (or, when stat fails, drops) its entry and
+  // returns false. The stamp is taken before the bytes are read, so a write after it shows in
+  // the next stamp or, within the racy window, in the next content check. Requires pass_mu_.
+  bool Unchanged(const std::string& file, absl::Time pass_start, bool check_content = true);
+  // Reads and loads `file`, recording the hash of the bytes loaded in its cache entry (after
+  // Unchanged() returned false for it). Requires pass_mu_.
+  FileLoadResult Load(const std::string& file);
   // Records the keys, rejected keys and errors of a fresh load in its cache entry. Requires
   // pass_mu_.
   void Remember(const FileLoadResult& f);
@@ -123,7 +138,9 @@ class DirectorySource {
   // Logs new errors, updates the status store, the metric and Errors(), enqueues `changed`.
   // Requires pass_mu_.
   // `files_pass`: PassFiles (the status store is updated only when the errors changed).
-  void Finish(const std::set<std::string>& changed, DirectoryPassResult* result, bool files_pass);
+  // `started`: when the pass began (its duration is logged).
+  void Finish(const std::set<std::string>& changed, DirectoryPassResult* result, bool files_pass,
+              absl::Time started);
 
   const std::string dir_;
   DirectorySourceDeps deps_;
@@ -133,6 +150,7 @@ class DirectorySource {
   std::mutex pass_mu_;  // serializes Pass()
   mutable std::mutex mu_;
   int passes_ = 0;                                          // guarded by mu_
+  int64_t files_parsed_ = 0;                                // guarded by mu_
   std::map<std::string, std::vector<std::string>> errors_;  // guarded by mu_
   std::map<std::string, std::vector<std::string>> logged_;  // guarded by pass_mu_
   std::map<std::string, CachedFile> cache_;                 // guarded by pass_mu_

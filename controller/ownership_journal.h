@@ -144,8 +144,6 @@ class OwnershipJournal {
 
   // The text of one member of "connections" in Serialize's output (indented, no separator).
   static std::string SerializeRecord(const std::string& key, const OwnershipRecord& record);
-  // The whole document from the members' texts, in key order.
-  static std::string Assemble(const std::vector<const std::string*>& fragments);
 
   // Marks `key` changed. Requires mu_.
   void ChangedLocked(const std::string& key);
