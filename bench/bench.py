@@ -468,7 +468,7 @@ def latency_summary(values):
 
 def wait_connection_calls(emu, seq, name, timeout=10.0):
     """Polls the emulator's request log after `seq` until the daemon's PUT of connection `name` is
-    logged. Returns ({method: (emulator time, status) of the first such call}, last seq seen);
+    logged. Returns ({method: (emulator time, status, seq) of the first such call}, last seq seen);
     "PUT" is missing when none came within `timeout`. Admin calls are not in the log."""
     suffix = "/dataconnections/" + name.lower()
     first = {}
@@ -478,7 +478,7 @@ def wait_connection_calls(emu, seq, name, timeout=10.0):
         for r in got["requests"]:
             seq = max(seq, r["seq"])
             if r["path"].lower().endswith(suffix) and r["method"] not in first:
-                first[r["method"]] = (parse_arm_time(r["time"]), r.get("status"))
+                first[r["method"]] = (parse_arm_time(r["time"]), r.get("status"), r["seq"])
         if "PUT" in first or time.time() > deadline:
             return first, seq
         time.sleep(0.01)
@@ -616,7 +616,7 @@ def scenario_eventgrid(cfg, work):
             if "PUT" not in calls:
                 missed.append(conn.name)
             else:
-                t_put, status = calls["PUT"]
+                t_put, status, put_seq = calls["PUT"]
                 if status is None or status >= 300:
                     bad_status.append(status)
                 # The change happened between t_send and t_resp; t_send is the conservative start.
@@ -624,7 +624,9 @@ def scenario_eventgrid(cfg, work):
                 if "GET" in calls and calls["GET"][0] <= t_put:
                     to_get.append((calls["GET"][0] - t_send) * 1000.0)
                     get_to_put.append((t_put - calls["GET"][0]) * 1000.0)
-                seq, t_settled = wait_settled(emu, daemon, seq, conn)
+                # From the PUT on: the read-back GET may already be in the answer that held it.
+                seq_after, t_settled = wait_settled(emu, daemon, calls["PUT"][2], conn)
+                seq = max(seq, seq_after)
                 if t_settled is None:
                     unsettled += 1
                 else:
@@ -803,7 +805,9 @@ def scenario_kubectl(cfg, work):
                     if q["method"] == "PATCH" and q["path"].endswith("/dataconnections/" + conn.name):
                         from_patch.append((t_put - parse_arm_time(q["time"])) * 1000.0)
                         break
-                seq, t_settled = wait_settled(emu, daemon, seq, conn)
+                # From the PUT on: the read-back GET may already be in the answer that held it.
+                seq_after, t_settled = wait_settled(emu, daemon, calls["PUT"][2], conn)
+                seq = max(seq, seq_after)
                 if t_settled is None:
                     unsettled += 1
                 else:
