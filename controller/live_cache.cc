@@ -33,15 +33,44 @@ std::string LookupDatabaseKeyOf(const std::string& key) {
   return DatabaseKeyOf(key);
 }
 
-// True when two entries say the same (what the reconciler compares: id, location, kind,
-// properties, provisioningState).
-bool SameLive(const LiveConnection& a, const LiveConnection& b) {
-  return a.provisioning_state == b.provisioning_state && a.location == b.location &&
-         a.kind_name == b.kind_name && a.kind == b.kind && a.id == b.id &&
-         a.properties == b.properties;
+}  // namespace
+
+LiveCache::Entry LiveCache::Entry::Pack(LiveConnection live) {
+  Entry e;
+  e.id = std::move(live.id);
+  e.location = std::move(live.location);
+  e.kind_name = std::move(live.kind_name);
+  e.kind = live.kind;
+  // Parsed JSON is valid UTF-8, so `replace` never changes it; it only keeps dump() from
+  // throwing should a caller ever build properties from bytes that are not.
+  e.properties = live.properties.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  e.properties.shrink_to_fit();
+  e.provisioning_state = std::move(live.provisioning_state);
+  return e;
 }
 
-}  // namespace
+LiveConnection LiveCache::Entry::Unpack() const {
+  LiveConnection live;
+  live.id = id;
+  live.location = location;
+  live.kind_name = kind_name;
+  live.kind = kind;
+  live.properties = nlohmann::json::parse(properties, nullptr, /*allow_exceptions=*/false);
+  if (!live.properties.is_object()) {  // never for a dump of an object; no tree is no answer
+    live.properties = nlohmann::json::object();
+  }
+  live.provisioning_state = provisioning_state;
+  return live;
+}
+
+bool LiveCache::Entry::SameAs(const Entry& other) const {
+  // The text of equal trees is equal (dump sorts object keys). The only unequal texts of equal
+  // trees are numbers written differently (1 and 1.0): such a key is called changed and is
+  // compared once more by the reconciler, which is harmless.
+  return provisioning_state == other.provisioning_state && location == other.location &&
+         kind_name == other.kind_name && kind == other.kind && id == other.id &&
+         properties == other.properties;
+}
 
 absl::Status LiveCache::Refresh(const DatabaseId& db, ArmClient& arm, RefreshResult* result) {
   const std::string db_key = db.Key();
@@ -91,7 +120,7 @@ absl::Status LiveCache::Refresh(const DatabaseId& db, ArmClient& arm, RefreshRes
   std::map<std::string, Entry> fresh;
   for (LiveConnection& live : listed->items) {
     std::string key = live.id.Key();
-    fresh.insert_or_assign(std::move(key), Entry{std::move(live), 0});
+    fresh.insert_or_assign(std::move(key), Entry::Pack(std::move(live)));
   }
   std::lock_guard<std::mutex> lock(mu_);
   DatabaseState& state = databases_[db_key];
@@ -114,7 +143,7 @@ absl::Status LiveCache::Refresh(const DatabaseId& db, ArmClient& arm, RefreshRes
       out.changed.push_back(old->first);  // vanished
     }
     if (old != state.connections.end() && old->first == key) {
-      if (SameLive(old->second.live, entry.live)) {
+      if (old->second.SameAs(entry)) {
         entry.in_sync = old->second.in_sync;
       } else {
         out.changed.push_back(key);
@@ -153,9 +182,10 @@ uint64_t LiveCache::InSyncMark(const std::string& spec_hash) {
 void LiveCache::Put(const LiveConnection& live) {
   std::string key = live.id.Key();
   std::string db_key = live.id.Database().Key();
+  Entry entry = Entry::Pack(live);  // outside the lock
   std::lock_guard<std::mutex> lock(mu_);
   TouchLocked(db_key, key);
-  databases_[db_key].connections.insert_or_assign(key, Entry{live, 0});
+  databases_[db_key].connections.insert_or_assign(key, std::move(entry));
 }
 
 void LiveCache::Erase(const std::string& key) {
@@ -206,16 +236,20 @@ bool LiveCache::InSyncWith(const std::string& key, const std::string& spec_hash)
 
 std::optional<LiveConnection> LiveCache::Get(const std::string& key) const {
   std::string db_key = LookupDatabaseKeyOf(key);
-  std::lock_guard<std::mutex> lock(mu_);
-  auto db = databases_.find(db_key);
-  if (db == databases_.end()) {
-    return std::nullopt;
+  Entry entry;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto db = databases_.find(db_key);
+    if (db == databases_.end()) {
+      return std::nullopt;
+    }
+    auto it = db->second.connections.find(key);
+    if (it == db->second.connections.end()) {
+      return std::nullopt;
+    }
+    entry = it->second;
   }
-  auto it = db->second.connections.find(key);
-  if (it == db->second.connections.end()) {
-    return std::nullopt;
-  }
-  return it->second.live;
+  return entry.Unpack();  // the parse outside the lock
 }
 
 bool LiveCache::HasListed(const std::string& db_key) const { return ListedAt(db_key).has_value(); }

@@ -72,9 +72,23 @@ class LiveCache {
   std::vector<std::string> ListedDatabases() const;
 
  private:
+  // A LiveConnection with its properties kept as their compact JSON text: as a JSON tree they
+  // took about 1.5 KB per connection (14.7 MiB of the heap at 10,000 connections), as text a
+  // third of that. Get() parses them again (a few microseconds, once per reconcile).
   struct Entry {
-    LiveConnection live;
+    DataConnectionId id;
+    std::string location;
+    std::string kind_name;
+    std::optional<ConnectionKind> kind;
+    std::string properties;  // properties.dump()
+    std::string provisioning_state;
     uint64_t in_sync = 0;  // InSyncMark of the spec hash it was found in sync with; 0 = none
+
+    static Entry Pack(LiveConnection live);
+    LiveConnection Unpack() const;
+    // True when both say the same (what the reconciler compares: id, location, kind,
+    // properties, provisioningState).
+    bool SameAs(const Entry& other) const;
   };
   struct DatabaseState {
     std::optional<absl::Time> listed_at;

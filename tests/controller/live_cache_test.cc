@@ -375,5 +375,56 @@ TEST(LiveCacheTest, WritesDuringADecodedListForceTheNextDecode) {
   EXPECT_EQ(arm.given[2], Fingerprint(3));
 }
 
+// Entries keep their properties as compact JSON text: Get gives back the same tree, whatever it
+// holds, and every other field as it was put.
+TEST(LiveCacheTest, GetGivesBackWhatWasPutWholeAndExact) {
+  FakeClock clock;
+  LiveCache cache(clock);
+  LiveConnection live = LiveFrom(MakeSpec("a"));
+  live.kind_name = "EventHub";
+  live.provisioning_state = "Updating";
+  live.properties = nlohmann::json::parse(R"({
+      "tableName": "T\u00e9st \"quoted\" \u2603", "compression": null, "retrieval": false,
+      "eventSystemProperties": ["x-opt-enqueued-time", "x-opt-offset"], "count": 42,
+      "ratio": 0.25, "big": 18446744073709551615, "negative": -7, "empty": {}, "emptyList": [],
+      "nested": {"b": [1, {"c": "d"}], "a": "z"}})");
+  cache.Put(live);
+  std::optional<LiveConnection> got = cache.Get(live.id.Key());
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->properties, live.properties) << got->properties.dump();
+  EXPECT_EQ(got->id, live.id);
+  EXPECT_EQ(got->id.name, live.id.name);
+  EXPECT_EQ(got->location, live.location);
+  EXPECT_EQ(got->kind_name, live.kind_name);
+  EXPECT_EQ(got->kind, live.kind);
+  EXPECT_EQ(got->provisioning_state, "Updating");
+  // A second Get is as good as the first (Get parses a copy; the entry is not consumed).
+  EXPECT_EQ(cache.Get(live.id.Key())->properties, live.properties);
+}
+
+// An answer whose entry is the same tree with its keys in another order is not a change: the
+// key keeps its in-sync mark.
+TEST(LiveCacheTest, SameTreeInAnotherKeyOrderIsNotAChange) {
+  FakeClock clock;
+  LiveCache cache(clock);
+  DataConnectionSpec a = MakeSpec("a");
+  DatabaseId db = a.id.Database();
+  LiveConnection first = LiveFrom(a);
+  first.properties = nlohmann::json::parse(R"({"tableName": "t", "consumerGroup": "cg"})");
+  LiveConnection second = LiveFrom(a);
+  second.properties = nlohmann::json::object();
+  second.properties["consumerGroup"] = "cg";
+  second.properties["tableName"] = "t";
+  ScriptedListArm arm;
+  arm.answers.push_back(Decoded({first}, 1));
+  arm.answers.push_back(Decoded({second}, 2));
+  ASSERT_TRUE(cache.Refresh(db, arm).ok());
+  cache.MarkInSync(a.id.Key(), "h");
+  LiveCache::RefreshResult result;
+  ASSERT_TRUE(cache.Refresh(db, arm, &result).ok());
+  EXPECT_TRUE(result.changed.empty());
+  EXPECT_TRUE(cache.InSyncWith(a.id.Key(), "h"));
+}
+
 }  // namespace
 }  // namespace kustodian
