@@ -133,13 +133,15 @@ fuzz: deps
 	tests/fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $$harnesses
 
 # Fault soak (issue 7): the reliability integration tests at full size (1,000 connections under
-# 20% injected faults, 50 kill -9 restarts). `make test` runs a short variant of the same tests.
+# 20% injected faults, 50 kill -9 restarts), then the Kubernetes API server away for 30 s (with
+# and without leader election). `make test` runs a short variant of the same tests.
 SOAK_CONNECTIONS ?= 1000
 
 .PHONY: soak
 soak: build
 	cd $(BUILD_DIR) && KUSTODIAN_SOAK_CONNECTIONS=$(SOAK_CONNECTIONS) KUSTODIAN_CRASH_CONNECTIONS=200 KUSTODIAN_CRASH_KILLS=50 \
 	  ./integration_test --gtest_filter='ReliabilityTest.*'
+	cd $(BUILD_DIR) && KUSTODIAN_API_PAUSE_SECONDS=30 ./integration_test --gtest_filter='KubeE2E.ApiServerAway*'
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -40,7 +40,7 @@
 namespace kustodian {
 
 // malloc arenas of the daemon process (see LimitMallocArenas).
-inline constexpr int kMallocArenas = 2;
+inline constexpr int kMallocArenas = 1;
 // Threads serving /metrics, /healthz, /readyz and /status (a scraper and two probes at a time;
 // each idle thread is a stack and, once it allocated, a share of an arena).
 inline constexpr size_t kHttpWorkerThreads = 4;

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -451,7 +453,16 @@ TEST(KubeE2E, RecoversFromBrokenWatchesGoneAndStatusConflicts) {
   EXPECT_GE(CountKustodianApiRequests(env, status_conflict) - conflicts, 3);
 }
 
-// 5b. The API server away (every request 503 for 10 s, watches cut): a change applied before
+// How long the API server is away in the outage tests: 10 s in `make test` (longer than the
+// daemon's first backoff steps, short enough for the CI budget); `make soak` sets
+// KUSTODIAN_API_PAUSE_SECONDS=30.
+int ApiPauseSeconds() {
+  const char* v = std::getenv("KUSTODIAN_API_PAUSE_SECONDS");
+  const int seconds = v != nullptr && *v != '\0' ? std::atoi(v) : 10;
+  return std::max(seconds, 5);
+}
+
+// 5b. The API server away (every request 503 for 10 s, or ApiPauseSeconds(), watches cut): a change applied before
 // the outage and one queued during it (kubectl retries on 503 + Retry-After) are both applied,
 // and the status catches up. 10 s is longer than the daemon's first backoff steps (0.2 s
 // doubling), so it sees several failures in a row, and short enough for the time budget.
@@ -472,7 +483,7 @@ TEST(KubeE2E, ApiServerAwayLosesNoSpecChange) {
   ASSERT_EQ(env.Apply(spec).code, 0);
   ASSERT_TRUE(
       WaitUntil([&] { return env.CountRequests(since, "PUT", path) == 1; }, absl::Seconds(20)));
-  constexpr int kPauseSeconds = 10;
+  const int kPauseSeconds = ApiPauseSeconds();
   ASSERT_TRUE(env.TestAction(absl::StrCat("pause?seconds=", kPauseSeconds)));
   const absl::Time pause_end = absl::Now() + absl::Seconds(kPauseSeconds);
   ASSERT_TRUE(env.TestAction("break-watches"));
@@ -559,7 +570,7 @@ TEST(KubeE2E, LeaderElectionOnlyLeaderWritesAndStandbyTakesOver) {
       env.EmulatorConnection(ExampleConnPath("mykustocluster", "mykustodatabase", "second")));
 }
 
-// 6c. The API server away for 10 s under leader election: the leader cannot renew within its
+// 6c. The API server away for 10 s (ApiPauseSeconds()) under leader election: the leader cannot renew within its
 // deadline and exits (it would rather stop than risk a second writer); the "kubelet" (the test)
 // starts it again. After the outage exactly one replica leads, and the spec change applied
 // during the outage is made with exactly one PUT.
@@ -587,7 +598,7 @@ TEST(KubeE2E, ApiServerAwayUnderLeaderElectionOneLeaderAfterAndNoChangeLost) {
   WaitReadyAt(env, "adx", "orders", 1);
   const int64_t since = env.LastSeq();
 
-  constexpr int kPauseSeconds = 10;
+  const int kPauseSeconds = ApiPauseSeconds();
   ASSERT_TRUE(env.TestAction(absl::StrCat("pause?seconds=", kPauseSeconds)));
   const absl::Time pause_end = absl::Now() + absl::Seconds(kPauseSeconds);
   ASSERT_TRUE(env.TestAction("break-watches"));
