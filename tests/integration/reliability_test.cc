@@ -34,6 +34,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The bad-corpus test's bound on the daemon's peak RSS. A sanitized daemon (the same build as
+// this test) carries shadow memory and ASan's 256 MiB free quarantine, so its bound is wider; it
+// still catches the unbounded growth (an alias bomb, a 10 MB file held many times) it is for.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr long kMemoryBoundMiB = 1024;
+#else
+constexpr long kMemoryBoundMiB = 256;
+#endif
+
 int EnvInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
@@ -426,7 +435,7 @@ TEST(ReliabilityTest, BadCorpusInConfigDirectoryDeletesNothingAndKeepsRunning) {
   }
   std::cout << "[bad-corpus] files=" << bad + 11 << " peak RSS=" << hwm_kb / 1024 << " MiB\n";
   EXPECT_GT(hwm_kb, 0);
-  EXPECT_LT(hwm_kb, 256 * 1024);
+  EXPECT_LT(hwm_kb, kMemoryBoundMiB * 1024);
   EXPECT_EQ(f.StopDaemon(), 0);
 }
 
