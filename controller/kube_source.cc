@@ -132,6 +132,7 @@ void KubeSource::Start() {
     reflectors_.push_back(std::make_unique<kube::Reflector>(deps_.client, deps_.clock, deps_.logger,
                                                             std::move(ro), std::move(handler)));
   }
+  started_.store(true, std::memory_order_release);  // found by TSan: /readyz during Start()
   for (auto& r : reflectors_) {
     r->Start();
   }
@@ -149,7 +150,7 @@ void KubeSource::Stop() {
 }
 
 bool KubeSource::Synced() const {
-  if (reflectors_.empty()) {
+  if (!started_.load(std::memory_order_acquire) || reflectors_.empty()) {
     return false;
   }
   return std::all_of(reflectors_.begin(), reflectors_.end(),
@@ -158,6 +159,9 @@ bool KubeSource::Synced() const {
 
 int64_t KubeSource::lists() const {
   int64_t n = 0;
+  if (!started_.load(std::memory_order_acquire)) {
+    return 0;
+  }
   for (const auto& r : reflectors_) {
     n += r->lists();
   }

@@ -132,7 +132,11 @@ class KubeSource {
 
   KubeSourceDeps deps_;
   const KubeSourceOptions options_;
+  // Filled once by Start() and then only read. Synced() and lists() are called by the /readyz
+  // and /metrics threads, which the HTTP server may run before Start(): they read reflectors_
+  // only once started_ is set (release after the vector is complete; acquire in the readers).
   std::vector<std::unique_ptr<kube::Reflector>> reflectors_;
+  std::atomic<bool> started_{false};
 
   mutable std::mutex mu_;
   std::map<std::string, KubeObjectState> objects_;  // guarded by mu_; by ref
