@@ -1,11 +1,8 @@
 #include "controller/directory_source.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -38,35 +35,6 @@ constexpr absl::Duration kRacyWindow = absl::Seconds(2);
 size_t KeyHash(const std::string& key) { return std::hash<std::string>{}(key); }
 
 size_t ContentHash(std::string_view text) { return std::hash<std::string_view>{}(text); }
-
-// Reads `path` whole into *text, as LoadManifestFile would; false when it cannot be opened or
-// read, or is larger than `max_bytes` (LoadManifestFile then reports why).
-bool ReadBounded(const std::string& path, size_t max_bytes, std::string* text) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return false;
-  }
-  text->clear();
-  char buf[16 * 1024];
-  bool ok = true;
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      ok = n == 0;
-      break;
-    }
-    text->append(buf, static_cast<size_t>(n));
-    if (text->size() > max_bytes) {
-      ok = false;
-      break;
-    }
-  }
-  ::close(fd);
-  return ok;
-}
 
 std::string AsciiLower(std::string s) {
   for (char& c : s) {
@@ -101,7 +69,8 @@ bool DirectorySource::Unchanged(const std::string& file, absl::Time pass_start,
   // same timestamp tick) leaves this one too recent to trust, so the next pass reads it again.
   std::string text;
   if (check_content && c.has_content && c.content_size == stamp.size &&
-      ReadBounded(file, load_options_.max_file_bytes, &text) && text.size() == c.content_size &&
+      ReadManifestBytes(file, load_options_.max_file_bytes, &text).ok() &&
+      text.size() == c.content_size &&
       ContentHash(text) == c.content_hash) {
     c.stamp = stamp;  // the same bytes: what the last load made of them still holds
     c.reusable = reusable;
@@ -115,7 +84,7 @@ bool DirectorySource::Unchanged(const std::string& file, absl::Time pass_start,
 
 FileLoadResult DirectorySource::Load(const std::string& file) {
   std::string text;
-  const bool read = ReadBounded(file, load_options_.max_file_bytes, &text);
+  const bool read = ReadManifestBytes(file, load_options_.max_file_bytes, &text).ok();
   FileLoadResult f = read ? LoadManifestText(text, file, load_options_)
                           : LoadManifestFile(file, load_options_);  // says why it cannot
   Remember(f);

@@ -49,17 +49,17 @@ LiveCache::Entry LiveCache::Entry::Pack(LiveConnection live) {
   return e;
 }
 
-LiveConnection LiveCache::Entry::Unpack() const {
+LiveConnection LiveCache::Entry::Unpack() && {
   LiveConnection live;
-  live.id = id;
-  live.location = location;
-  live.kind_name = kind_name;
+  live.id = std::move(id);
+  live.location = std::move(location);
+  live.kind_name = std::move(kind_name);
   live.kind = kind;
   live.properties = nlohmann::json::parse(properties, nullptr, /*allow_exceptions=*/false);
   if (!live.properties.is_object()) {  // never for a dump of an object; no tree is no answer
     live.properties = nlohmann::json::object();
   }
-  live.provisioning_state = provisioning_state;
+  live.provisioning_state = std::move(provisioning_state);
   return live;
 }
 
@@ -249,7 +249,7 @@ std::optional<LiveConnection> LiveCache::Get(const std::string& key) const {
     }
     entry = it->second;
   }
-  return entry.Unpack();  // the parse outside the lock
+  return std::move(entry).Unpack();  // the parse outside the lock
 }
 
 bool LiveCache::HasListed(const std::string& db_key) const { return ListedAt(db_key).has_value(); }

@@ -85,7 +85,7 @@ class LiveCache {
     uint64_t in_sync = 0;  // InSyncMark of the spec hash it was found in sync with; 0 = none
 
     static Entry Pack(LiveConnection live);
-    LiveConnection Unpack() const;
+    LiveConnection Unpack() &&;  // consumes the (copied) entry: no second copy of its strings
     // True when both say the same (what the reconciler compares: id, location, kind,
     // properties, provisioningState).
     bool SameAs(const Entry& other) const;

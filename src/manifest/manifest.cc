@@ -210,35 +210,37 @@ FileLoadResult LoadManifestText(std::string_view text, const std::string& file_n
   return result;
 }
 
-FileLoadResult LoadManifestFile(const std::string& path, const LoadOptions& opts) {
+absl::Status ReadManifestBytes(const std::string& path, size_t max_bytes, std::string* text) {
+  text->clear();
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    FileLoadResult result;
-    result.file = path;
-    FailFile(&result, 0, 0, "cannot open file");
-    return result;
+    return absl::NotFoundError("cannot open file");
   }
   // Read in chunks and stop one byte past the limit, so an oversized file is never held whole.
-  std::string text;
   std::array<char, size_t{64} * 1024> chunk;
-  while (text.size() <= opts.max_file_bytes) {
+  while (text->size() <= max_bytes) {
     in.read(chunk.data(), chunk.size());
-    text.append(chunk.data(), static_cast<size_t>(in.gcount()));
+    text->append(chunk.data(), static_cast<size_t>(in.gcount()));
     if (!in) {
       break;
     }
   }
   if (in.bad()) {
-    FileLoadResult result;
-    result.file = path;
-    FailFile(&result, 0, 0, "cannot read file");
-    return result;
+    return absl::DataLossError("cannot read file");
   }
-  if (text.size() > opts.max_file_bytes) {
+  if (text->size() > max_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("file is larger than the limit of ", max_bytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+FileLoadResult LoadManifestFile(const std::string& path, const LoadOptions& opts) {
+  std::string text;
+  if (absl::Status read = ReadManifestBytes(path, opts.max_file_bytes, &text); !read.ok()) {
     FileLoadResult result;
     result.file = path;
-    FailFile(&result, 0, 0,
-             absl::StrCat("file is larger than the limit of ", opts.max_file_bytes, " bytes"));
+    FailFile(&result, 0, 0, std::string(read.message()));
     return result;
   }
   return LoadManifestText(text, path, opts);

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "src/model/data_connection.h"
 
@@ -65,6 +66,11 @@ struct FileLoadResult {
 // error yields no manifest while the other documents still load.
 FileLoadResult LoadManifestText(std::string_view text, const std::string& file_name,
                                 const LoadOptions& opts);
+
+// Reads `path` whole into *text when it holds at most `max_bytes` (an oversized file is never
+// held whole). Otherwise an error whose message is what LoadManifestFile reports: "cannot open
+// file", "cannot read file" or "file is larger than the limit of N bytes".
+absl::Status ReadManifestBytes(const std::string& path, size_t max_bytes, std::string* text);
 
 // Reads `path` (at most opts.max_file_bytes) and loads it as LoadManifestText does. A file that
 // cannot be read or is too large gives parse_failed=true with one error.
