@@ -17,7 +17,7 @@
 # Reuses DIR when it already holds the split of the installed version.
 set -euo pipefail
 
-dest=${1:?usage: $0 DIR}
+dest=$(realpath -m "${1:?usage: $0 DIR}")
 pkg=libcpp-httplib-dev
 header=/usr/include/httplib.h
 
