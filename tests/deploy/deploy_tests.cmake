@@ -26,3 +26,8 @@ set_tests_properties(deploy_crd_documents deploy_kustomize deploy_helm
                      deploy_helm_matches_manifests deploy_dockerfile
                      PROPERTIES TIMEOUT 120 LABELS deploy
                      ENVIRONMENT "KUSTODIAN_SOURCE_DIR=${CMAKE_SOURCE_DIR};KUSTODIAN_BINARY=$<TARGET_FILE:kustodian>")
+if(KUSTODIAN_HTTPLIB_SOURCE)
+  # This build compiles cpp-httplib in (make test-tsan); the image's plain build links Debian's.
+  set_property(TEST deploy_dockerfile APPEND PROPERTY ENVIRONMENT
+               "KUSTODIAN_HTTPLIB_COMPILED_IN=1")
+endif()
