@@ -402,11 +402,13 @@ void DirWatcher::Run(absl::Time started) {
       ready.clear();
       if (!files_callback_(files)) {
         // Not taken alone (a removal, say): the full rescan after the quiet period takes it.
+        // The quiet period counts from `now`, read before the callback, so a clock advance
+        // made after the callback has been seen to run cannot push the rescan further out.
         if (!debounced()) {
-          first_event = clock_.Now();
+          first_event = now;
         }
         full = true;
-        last_event = clock_.Now();
+        last_event = now;
       }
     } else if (periodic && now >= next_rescan) {
       callback_(ChangeReason::kPeriodic);

@@ -293,13 +293,25 @@ TEST_F(WatchClientTest, CancelEndsAQuietWatchPromptly) {
     return response;
   });
   std::atomic<bool> cancel{false};
+  std::atomic<int> delivered{0};
   std::vector<std::string> seen;
   absl::Status status;
-  std::thread watcher([&] { status = Watch(&seen, &cancel); });
-  for (int i = 0; i < 500 && !streaming; ++i) {
+  std::thread watcher([&] {
+    status = client_->Watch(
+        DataConnectionGvr(), "ns1", {.resource_version = "10"},
+        [&](const WatchEvent& e) {
+          seen.push_back(ResourceVersionOf(e.object));
+          ++delivered;
+          return true;
+        },
+        &cancel);
+  });
+  // The watch is quiet once its one event has been delivered and the server waits.
+  for (int i = 0; i < 500 && !(streaming && delivered > 0); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_TRUE(streaming);
+  EXPECT_EQ(delivered, 1);
   auto start = std::chrono::steady_clock::now();
   cancel = true;
   watcher.join();
