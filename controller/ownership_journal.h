@@ -128,6 +128,10 @@ class OwnershipJournal {
 
   // The snapshot's JSON text for `records` (exposed for tests and `kustodian state show`).
   static std::string Serialize(const std::map<std::string, OwnershipRecord>& records);
+  // The same text, handed to `sink` in pieces (a snapshot is written without ever being one
+  // string in memory).
+  static void SerializeTo(const std::map<std::string, OwnershipRecord>& records,
+                          const std::function<void(std::string_view)>& sink);
   // Parses the snapshot's JSON text. DataLoss describing the problem when it is malformed.
   static absl::StatusOr<std::map<std::string, OwnershipRecord>> Parse(const std::string& text);
   // The log line (with its newline) that sets `key` to `record`, or removes it (nullopt).
@@ -150,8 +154,13 @@ class OwnershipJournal {
   // Appends `text` to the log and fsyncs it; on failure cuts the log back to its last good
   // size (or, when that fails too, forces the next Flush to compact). Requires write_mu_.
   absl::Status AppendLocked(const std::string& text);
-  // Writes `records` as the snapshot, then truncates the log. Requires write_mu_.
-  absl::Status CompactLocked(const std::map<std::string, OwnershipRecord>& records);
+  // Writes the records as they are now as the snapshot (streamed under mu_, so the journal is
+  // never copied), then truncates the log. Requires write_mu_ (and not mu_).
+  absl::Status CompactLocked();
+  // Replays the log `text` (read from `log_path`) over out->records; a torn last line is a
+  // warning, any other bad line DataLoss (ownership_journal_format.cc).
+  static absl::Status ReplayLog(const std::string& log_path, const std::string& text,
+                                JournalContents* out);
   // Opens (creating) the log for appending. Requires write_mu_.
   absl::Status OpenLogLocked();
   absl::Status Hook(CompactionStep step);

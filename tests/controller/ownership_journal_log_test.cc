@@ -15,7 +15,9 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using testing_util::ReadText;
 using testing_util::ScopedDir;
+using testing_util::WriteText;
 using Step = OwnershipJournal::CompactionStep;
 using Records = std::map<std::string, OwnershipRecord>;
 
@@ -30,18 +32,6 @@ OwnershipRecord Rec(const std::string& name, const std::string& hash = "") {
   r.since = absl::FromUnixSeconds(1'790'000'000);
   r.last_applied_hash = hash;
   return r;
-}
-
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
 }
 
 // What a restarted daemon would load (read only).

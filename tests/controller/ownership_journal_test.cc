@@ -14,7 +14,9 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing_util::ReadText;
 using testing_util::ScopedDir;
+using testing_util::WriteText;
 
 OwnershipRecord Record(const std::string& id, OwnershipRecord::Origin origin) {
   OwnershipRecord r;
@@ -26,18 +28,6 @@ OwnershipRecord Record(const std::string& id, OwnershipRecord::Origin origin) {
   r.since = absl::FromUnixSeconds(1'790'000'000);
   r.last_applied_hash = "0123456789abcdef";
   return r;
-}
-
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
 }
 
 TEST(OwnershipJournalTest, DatabaseIndexFollowsEveryChangeAndReload) {
