@@ -9,14 +9,25 @@
 
 namespace kustodian {
 
+DesiredStore::EntryPtr DesiredStore::Pack(DataConnectionSpec spec, const std::string& file) {
+  auto stored = std::make_shared<Stored>();
+  stored->entry.spec_hash = kustodian::SpecHash(spec);
+  // Manifest text is valid UTF-8 (the loader refuses any other), so `replace` never changes
+  // it; it only keeps dump() from throwing.
+  stored->properties =
+      spec.properties.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  stored->properties.shrink_to_fit();
+  spec.properties = nullptr;
+  stored->entry.spec = std::move(spec);
+  stored->entry.file = file;
+  return stored;
+}
+
 std::vector<std::string> DesiredStore::ApplyFile(const std::string& file,
                                                  std::vector<DataConnectionSpec> specs,
                                                  const std::vector<std::string>& rejected_keys,
                                                  std::vector<std::string> errors) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto [file_it, inserted] = files_.try_emplace(file);
-  FileState& state = file_it->second;
-  std::map<std::string, EntryPtr> old_claims = std::move(state.claims);
+  // Hashing and packing need no lock.
   std::map<std::string, EntryPtr> claims;
   std::set<std::string> duplicates;
   for (DataConnectionSpec& spec : specs) {
@@ -26,10 +37,12 @@ std::vector<std::string> DesiredStore::ApplyFile(const std::string& file,
       claims.erase(key);
       continue;
     }
-    std::string hash = SpecHash(spec);
-    claims.emplace(key, std::make_shared<const DesiredEntry>(
-                            DesiredEntry{std::move(spec), std::move(hash), file}));
+    claims.emplace(std::move(key), Pack(std::move(spec), file));
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [file_it, inserted] = files_.try_emplace(file);
+  FileState& state = file_it->second;
+  std::map<std::string, EntryPtr> old_claims = std::move(state.claims);
   std::set<std::string> keep(rejected_keys.begin(), rejected_keys.end());
   for (const std::string& key : duplicates) {
     errors.push_back(absl::StrCat(
@@ -128,11 +141,11 @@ bool DesiredStore::RecomputeLocked(const std::string& key) {
     return true;
   }
   const EntryPtr& next = *claimants.front();
-  if (current != entries_.end() && *current->second == *next) {
+  if (current != entries_.end() && current->second->entry == next->entry) {
     current->second = next;  // refresh fields the comparison ignores (e.g. source line)
     return false;
   }
-  IndexLocked(key, next.get());  // before the assignment: it reads the old entry's database
+  IndexLocked(key, &next->entry);  // before the assignment: it reads the old entry's database
   entries_[key] = next;
   return true;
 }
@@ -140,7 +153,7 @@ bool DesiredStore::RecomputeLocked(const std::string& key) {
 void DesiredStore::IndexLocked(const std::string& key, const DesiredEntry* entry) {
   auto current = entries_.find(key);
   if (current != entries_.end()) {
-    std::string old_db = current->second->spec.id.Database().Key();
+    std::string old_db = current->second->entry.spec.id.Database().Key();
     auto it = databases_.find(old_db);
     if (it != databases_.end()) {
       it->second.keys.erase(key);
@@ -194,18 +207,36 @@ std::map<std::string, std::vector<std::string>> DesiredStore::FileErrors() const
 }
 
 std::optional<DesiredEntry> DesiredStore::Get(const std::string& key) const {
+  EntryPtr stored;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) {
+      return std::nullopt;
+    }
+    stored = it->second;  // immutable: copied and parsed outside the lock
+  }
+  DesiredEntry out = stored->entry;
+  out.spec.properties =
+      nlohmann::json::parse(stored->properties, nullptr, /*allow_exceptions=*/false);
+  if (out.spec.properties.is_discarded()) {  // never for a dump; an object beats a discarded value
+    out.spec.properties = nlohmann::json::object();
+  }
+  return out;
+}
+
+bool DesiredStore::Contains(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.count(key) > 0;
+}
+
+std::optional<std::string> DesiredStore::SpecHash(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end()) {
     return std::nullopt;
   }
-  return *it->second;
-}
-
-std::shared_ptr<const DesiredEntry> DesiredStore::Find(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = entries_.find(key);
-  return it == entries_.end() ? nullptr : it->second;
+  return it->second->entry.spec_hash;
 }
 
 absl::Duration DesiredStore::MinResyncInterval(const std::string& db_key) const {
@@ -220,7 +251,7 @@ absl::Duration DesiredStore::MinResyncInterval(const std::string& db_key) const 
     if (it == entries_.end()) {
       continue;
     }
-    absl::Duration d = it->second->spec.policy.resync_interval;
+    absl::Duration d = it->second->entry.spec.policy.resync_interval;
     if (d > absl::ZeroDuration() && (out == absl::ZeroDuration() || d < out)) {
       out = d;
     }

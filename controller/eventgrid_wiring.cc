@@ -30,7 +30,7 @@ absl::Status Manager::StartEventGrid() {
   OwnershipJournal* journal = journal_.get();
   EventGridReceiverDeps deps{deps_.clock, deps_.logger, &deps_.metrics, *own_writes_};
   deps.is_managed = [desired, journal](const std::string& key) {
-    return desired->Get(key).has_value() || journal->Contains(key);
+    return desired->Contains(key) || journal->Contains(key);
   };
   deps.reconcile = [reconciler, queue](const std::string& key) {
     reconciler->RequestConfirm(key);

@@ -151,8 +151,8 @@ void ResyncLoop::EnqueueUnconfirmed(const std::string& db_key, const DatabaseId&
     // entry (a change drops the mark): nothing to correct. Managed keys without a manifest, and
     // keys whose last pass ended any other way (failed, pending, waiting, stalled, drifted),
     // are reconciled as always.
-    std::shared_ptr<const DesiredEntry> desired = deps_.desired.Find(key);
-    if (desired != nullptr && deps_.live.InSyncWith(key, desired->spec_hash)) {
+    std::optional<std::string> spec_hash = deps_.desired.SpecHash(key);
+    if (spec_hash.has_value() && deps_.live.InSyncWith(key, *spec_hash)) {
       confirmed.push_back(key);
       continue;
     }

@@ -1,5 +1,6 @@
 #include "controller/desired_store.h"
 
+#include "controller/stable_hash.h"
 #include "gtest/gtest.h"
 #include "tests/controller/reconciler_test_util.h"
 
@@ -124,29 +125,39 @@ TEST(DesiredStoreTest, IndexesByDatabase) {
   EXPECT_THAT(store.ForDatabase(b.id.Database().Key()), IsEmpty());
 }
 
-// Issue 6: one copy of each spec (the file's claim and the effective entry share it), handed
-// out without copying; a later ApplyFile replaces the entry and never changes a handed-out one.
-TEST(DesiredStoreTest, FindSharesTheEntryAndApplyReplacesIt) {
+// Issue 6: the store keeps properties as compact text; Get hands back exactly the tree that
+// was applied (types, nesting, Unicode, key order), and SpecHash/Contains copy nothing else.
+TEST(DesiredStoreTest, GetRestoresThePropertiesExactly) {
   DesiredStore store;
   DataConnectionSpec a = MakeSpec("a");
+  a.properties["maxBatchSize"] = 1000;
+  a.properties["ratio"] = 0.1;
+  a.properties["negative"] = -7;
+  a.properties["flag"] = false;
+  a.properties["nothing"] = nullptr;
+  a.properties["nested"] = {{"list", {1, "two", {{"three", 3.5}}}}, {"empty", nlohmann::json::object()}};
+  a.properties["text"] = "Ünïcødé \"quoted\"\n\ttab";
   store.ApplyFile("f.yaml", {a});
-  std::shared_ptr<const DesiredEntry> first = store.Find(a.id.Key());
-  ASSERT_NE(first, nullptr);
-  EXPECT_EQ(store.Find(a.id.Key()), first);  // the same object, not a copy
-  EXPECT_EQ(first->spec.properties["tableName"], "Events");
-  EXPECT_EQ(first->file, "f.yaml");
-  EXPECT_EQ(*store.Get(a.id.Key()), *first);
-  EXPECT_EQ(store.Find(MakeSpec("b").id.Key()), nullptr);
+  std::optional<DesiredEntry> got = store.Get(a.id.Key());
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->spec.properties, a.properties);
+  EXPECT_EQ(got->spec.properties.dump(), a.properties.dump());
+  EXPECT_EQ(got->spec.id, a.id);
+  EXPECT_EQ(got->file, "f.yaml");
+  EXPECT_EQ(got->spec_hash, SpecHash(a));
+  EXPECT_EQ(store.SpecHash(a.id.Key()), SpecHash(a));
+  EXPECT_TRUE(store.Contains(a.id.Key()));
+  EXPECT_FALSE(store.Contains(MakeSpec("b").id.Key()));
+  EXPECT_EQ(store.SpecHash(MakeSpec("b").id.Key()), std::nullopt);
 
   DataConnectionSpec a2 = a;
   a2.properties["tableName"] = "Other";
   store.ApplyFile("f.yaml", {a2});
-  EXPECT_EQ(first->spec.properties["tableName"], "Events");  // the old one is unchanged
-  ASSERT_NE(store.Find(a.id.Key()), nullptr);
-  EXPECT_EQ(store.Find(a.id.Key())->spec.properties["tableName"], "Other");
+  EXPECT_EQ(store.Get(a.id.Key())->spec.properties["tableName"], "Other");
+  EXPECT_EQ(store.SpecHash(a.id.Key()), SpecHash(a2));
   store.RemoveFile("f.yaml");
-  EXPECT_EQ(store.Find(a.id.Key()), nullptr);
-  EXPECT_EQ(first->spec.id.name, "a");  // still alive for whoever holds it
+  EXPECT_FALSE(store.Contains(a.id.Key()));
+  EXPECT_EQ(store.Get(a.id.Key()), std::nullopt);
 }
 
 TEST(DesiredStoreTest, MinResyncIntervalAndDatabasesByKey) {
