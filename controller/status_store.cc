@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "controller/atomic_file.h"
 #include "controller/stable_hash.h"
+#include "controller/status_pack.h"
 #include "src/core/arm_id.h"
 #include "src/metrics/kustodian_metrics.h"
 
@@ -50,33 +51,36 @@ void StatusStore::Set(ConnectionStatus status) {
   status.key.clear();
   auto prev = statuses_.find(key);
   if (prev != statuses_.end()) {
+    Entry& entry = prev->second;
+    ConnectionStatus old = UnpackStatus(entry.packed);
     for (Condition& c : status.conditions) {
-      const Condition* old = prev->second.status.FindCondition(c.type);
-      if (old != nullptr && old->status == c.status) {
-        c.last_transition_time = old->last_transition_time;
+      const Condition* was = old.FindCondition(c.type);
+      if (was != nullptr && was->status == c.status) {
+        c.last_transition_time = was->last_transition_time;
       }
     }
-    Entry& entry = prev->second;
-    if (SameExceptSyncTime(entry.status, status)) {
-      // The common case (every resync sets every status): no count, summary or JSON changes;
-      // the file is written only when it is missing or its lastSyncTime is due.
-      entry.status.last_sync_time = status.last_sync_time;
+    if (SameExceptSyncTime(old, status)) {
+      // Only lastSyncTime moved: no count, summary or packed text changes; the file is
+      // written only when it is missing or its lastSyncTime is due.
+      entry.last_sync_time = status.last_sync_time;
+      old.last_sync_time = status.last_sync_time;
       if (!dir_.empty() && (!entry.written || SyncTimeWriteDueLocked(entry))) {
-        WriteStatusLocked(key, entry);
+        WriteStatusLocked(key, entry, &old);
       }
       if (!dir_.empty() && written_summary_.empty()) {
         WriteSummaryLocked();  // retry a failed summary write
       }
       return;
     }
-    CountPhaseLocked(entry.status.phase, -1);
-    CountKindStateLocked(entry.status, -1);
+    CountPhaseLocked(old.phase, -1);
+    CountKindStateLocked(old, -1);
   }
   CountPhaseLocked(status.phase, +1);
   CountKindStateLocked(status, +1);
   Entry& entry = prev != statuses_.end() ? prev->second : statuses_[key];
-  entry.status = std::move(status);
-  WriteStatusLocked(key, entry);
+  entry.packed = PackStatus(status);
+  entry.last_sync_time = status.last_sync_time;
+  WriteStatusLocked(key, entry, &status);
   WriteSummaryLocked();
 }
 
@@ -88,19 +92,20 @@ void StatusStore::AdvanceSyncTime(const std::vector<std::string>& keys, absl::Ti
       continue;
     }
     Entry& entry = it->second;
-    if (entry.status.last_sync_time.has_value() && *entry.status.last_sync_time >= time) {
+    if (entry.last_sync_time.has_value() && *entry.last_sync_time >= time) {
       continue;
     }
-    entry.status.last_sync_time = time;
+    entry.last_sync_time = time;
     if (!dir_.empty() && (!entry.written || SyncTimeWriteDueLocked(entry))) {
       WriteStatusLocked(key, entry);
     }
   }
 }
 
-ConnectionStatus StatusStore::WithKey(const std::string& key, const Entry& entry) {
-  ConnectionStatus out = entry.status;
+ConnectionStatus StatusStore::Unpack(const std::string& key, const Entry& entry) {
+  ConnectionStatus out = UnpackStatus(entry.packed);
   out.key = key;
+  out.last_sync_time = entry.last_sync_time;
   return out;
 }
 
@@ -110,7 +115,7 @@ std::optional<ConnectionStatus> StatusStore::Get(const std::string& key) const {
   if (it == statuses_.end()) {
     return std::nullopt;
   }
-  return WithKey(it->first, it->second);
+  return Unpack(it->first, it->second);
 }
 
 bool StatusStore::Remove(const std::string& key) {
@@ -119,8 +124,9 @@ bool StatusStore::Remove(const std::string& key) {
   if (it == statuses_.end()) {
     return false;
   }
-  CountPhaseLocked(it->second.status.phase, -1);
-  CountKindStateLocked(it->second.status, -1);
+  const ConnectionStatus old = UnpackStatus(it->second.packed);
+  CountPhaseLocked(old.phase, -1);
+  CountKindStateLocked(old, -1);
   statuses_.erase(it);
   if (!dir_.empty()) {
     std::string path = (std::filesystem::path(dir_) / FileNameFor(key)).string();
@@ -138,7 +144,7 @@ std::vector<ConnectionStatus> StatusStore::All() const {
   std::vector<ConnectionStatus> out;
   out.reserve(statuses_.size());
   for (const auto& [key, entry] : statuses_) {
-    out.push_back(WithKey(key, entry));
+    out.push_back(Unpack(key, entry));
   }
   return out;
 }
@@ -224,7 +230,7 @@ int64_t StatusStore::FileWrites() const {
 
 bool StatusStore::SyncTimeWriteDueLocked(const Entry& entry) const {
   const std::optional<absl::Time>& was = entry.written_sync_time;
-  const std::optional<absl::Time>& now = entry.status.last_sync_time;
+  const std::optional<absl::Time>& now = entry.last_sync_time;
   if (now.has_value() != was.has_value()) {
     return true;
   }
@@ -232,11 +238,17 @@ bool StatusStore::SyncTimeWriteDueLocked(const Entry& entry) const {
          (*now < *was || *now - *was >= sync_time_write_interval_);
 }
 
-void StatusStore::WriteStatusLocked(const std::string& key, Entry& entry) {
+void StatusStore::WriteStatusLocked(const std::string& key, Entry& entry,
+                                    const ConnectionStatus* unpacked) {
   if (dir_.empty()) {
     return;
   }
-  const ConnectionStatus& status = entry.status;
+  ConnectionStatus own;
+  if (unpacked == nullptr) {
+    own = Unpack(key, entry);
+    unpacked = &own;
+  }
+  const ConnectionStatus& status = *unpacked;
   nlohmann::json json = status.ToJson();
   json["key"] = key;  // status.key is empty while stored
   json.erase("lastSyncTime");

@@ -77,18 +77,23 @@ class StatusStore {
   const std::string& status_dir() const { return dir_; }
 
  private:
-  // One stored status. The key lives only in the map (status.key is kept empty while stored:
-  // one copy of a ~170-byte key per connection instead of three), and with it what was last
-  // written to its file: the hash of the JSON without lastSyncTime (not the text: 10,000
-  // documents of ~1 KiB each would be 10 MiB of RSS) and the lastSyncTime in the file.
+  // One stored status. The key lives only in the map, and the status is packed
+  // (controller/status_pack.h: about a third of the struct's memory) but for its
+  // lastSyncTime, which moves alone at every resync. With it, what was last written to its
+  // file: the hash of the JSON without lastSyncTime (not the text: 10,000 documents of ~1 KiB
+  // each would be 10 MiB of RSS) and the lastSyncTime in the file.
   struct Entry {
-    ConnectionStatus status;  // status.key == ""
-    bool written = false;     // the file holds this status (but maybe an older lastSyncTime)
+    std::string packed;  // PackStatus(status)
+    std::optional<absl::Time> last_sync_time;
+    bool written = false;  // the file holds this status (but maybe an older lastSyncTime)
     size_t hash = 0;
     std::optional<absl::Time> written_sync_time;
   };
   // Writes the file of `entry` (key `key`) when its content or a stale lastSyncTime needs it.
-  void WriteStatusLocked(const std::string& key, Entry& entry);
+  // `status` is the entry unpacked (UnpackLocked), or null to unpack it only when a write may
+  // be due.
+  void WriteStatusLocked(const std::string& key, Entry& entry,
+                         const ConnectionStatus* status = nullptr);
   // True when the file of `entry` (written with its current content) must be rewritten for its
   // lastSyncTime alone: the time appeared, went backwards or is a write interval stale.
   bool SyncTimeWriteDueLocked(const Entry& entry) const;
@@ -97,7 +102,8 @@ class StatusStore {
   void CountPhaseLocked(const std::string& phase, int delta);
   // Adds `delta` to the (kind, MetricState) count of `status`. Requires mu_.
   void CountKindStateLocked(const ConnectionStatus& status, int delta);
-  static ConnectionStatus WithKey(const std::string& key, const Entry& entry);
+  // The stored status of `entry` with its key and lastSyncTime.
+  static ConnectionStatus Unpack(const std::string& key, const Entry& entry);
   nlohmann::json SummaryJsonLocked() const;
 
   Logger& logger_;
