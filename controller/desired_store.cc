@@ -307,6 +307,18 @@ std::vector<std::string> DesiredStore::Files() const {
   return out;
 }
 
+std::vector<std::string> DesiredStore::FilesExcept(
+    const std::function<bool(const std::string&)>& present) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [file, state] : files_) {
+    if (!present(file)) {
+      out.push_back(file);
+    }
+  }
+  return out;
+}
+
 size_t DesiredStore::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return entries_.size();

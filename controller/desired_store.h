@@ -3,6 +3,7 @@
 // fails to load keeps its last good entries, because a parse error is never a deletion.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -76,6 +77,9 @@ class DesiredStore {
   std::vector<std::pair<std::string, DatabaseId>> DatabasesByKey() const;
   // Every file known to the store (applied or kept), sorted.
   std::vector<std::string> Files() const;
+  // The files of Files() for which `present` is false (it is called under the store's lock and
+  // must not call the store), sorted: what a pass that saw only the present files lost.
+  std::vector<std::string> FilesExcept(const std::function<bool(const std::string&)>& present) const;
   size_t size() const;
 
  private:

@@ -187,5 +187,15 @@ TEST(DesiredStoreTest, MinResyncIntervalAndDatabasesByKey) {
   EXPECT_EQ(dbs[1].first, c.id.Database().Key());
 }
 
+TEST(DesiredStoreTest, FilesExceptListsTheFilesAPassDidNotSee) {
+  DesiredStore store;
+  store.ApplyFile("a.yaml", {MakeSpec("a")});
+  store.ApplyFile("b.yaml", {MakeSpec("b")});
+  store.KeepFile("c.yaml", {"c.yaml:1:1: spec: broken"});
+  EXPECT_THAT(store.FilesExcept([](const std::string& f) { return f == "b.yaml"; }),
+              ElementsAre("a.yaml", "c.yaml"));
+  EXPECT_THAT(store.FilesExcept([](const std::string&) { return true; }), IsEmpty());
+}
+
 }  // namespace
 }  // namespace kustodian
