@@ -136,7 +136,7 @@ bool DesiredStore::RecomputeLocked(const std::string& key) {
     if (current == entries_.end()) {
       return false;
     }
-    IndexLocked(key, nullptr);
+    UnindexLocked(current);
     entries_.erase(current);
     return true;
   }
@@ -145,30 +145,33 @@ bool DesiredStore::RecomputeLocked(const std::string& key) {
     current->second = next;  // refresh fields the comparison ignores (e.g. source line)
     return false;
   }
-  IndexLocked(key, &next->entry);  // before the assignment: it reads the old entry's database
-  entries_[key] = next;
+  if (current != entries_.end()) {
+    UnindexLocked(current);  // by the old entry's database
+  } else {
+    current = entries_.emplace(key, nullptr).first;
+  }
+  current->second = next;
+  IndexLocked(current);
   return true;
 }
 
-void DesiredStore::IndexLocked(const std::string& key, const DesiredEntry* entry) {
-  auto current = entries_.find(key);
-  if (current != entries_.end()) {
-    std::string old_db = current->second->entry.spec.id.Database().Key();
-    auto it = databases_.find(old_db);
-    if (it != databases_.end()) {
-      it->second.keys.erase(key);
-      if (it->second.keys.empty()) {
-        databases_.erase(it);
-      }
-    }
+void DesiredStore::IndexLocked(std::map<std::string, EntryPtr>::const_iterator it) {
+  const DatabaseId db = it->second->entry.spec.id.Database();
+  DatabaseIndex& index = databases_[db.Key()];
+  if (index.keys.empty()) {
+    index.id = db;
   }
-  if (entry != nullptr) {
-    DatabaseId db = entry->spec.id.Database();
-    DatabaseIndex& index = databases_[db.Key()];
-    if (index.keys.empty()) {
-      index.id = db;
-    }
-    index.keys.insert(key);
+  index.keys.insert(&it->first);
+}
+
+void DesiredStore::UnindexLocked(std::map<std::string, EntryPtr>::const_iterator it) {
+  auto db = databases_.find(it->second->entry.spec.id.Database().Key());
+  if (db == databases_.end()) {
+    return;
+  }
+  db->second.keys.erase(&it->first);
+  if (db->second.keys.empty()) {
+    databases_.erase(db);
   }
 }
 
@@ -246,8 +249,8 @@ absl::Duration DesiredStore::MinResyncInterval(const std::string& db_key) const 
   if (db == databases_.end()) {
     return out;
   }
-  for (const std::string& key : db->second.keys) {
-    auto it = entries_.find(key);
+  for (const std::string* key : db->second.keys) {
+    auto it = entries_.find(*key);
     if (it == entries_.end()) {
       continue;
     }
@@ -275,7 +278,7 @@ std::vector<std::string> DesiredStore::ForDatabase(const std::string& db_key) co
   if (it == databases_.end()) {
     return {};
   }
-  return std::vector<std::string>(it->second.keys.begin(), it->second.keys.end());
+  return KeyRefCopies(it->second.keys);
 }
 
 std::vector<DatabaseId> DesiredStore::Databases() const {

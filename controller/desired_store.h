@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "controller/key_ref_set.h"
 #include "src/core/arm_id.h"
 #include "src/model/data_connection.h"
 
@@ -98,12 +99,14 @@ class DesiredStore {
   };
   struct DatabaseIndex {
     DatabaseId id;
-    std::set<std::string> keys;
+    KeyRefSet keys;  // the keys of entries_' nodes
   };
 
   // Recomputes the effective entry of `key` from the claims; true when it changed.
   bool RecomputeLocked(const std::string& key);
-  void IndexLocked(const std::string& key, const DesiredEntry* entry);
+  // Adds / removes the entries_ node `it` in databases_ (by the database of its entry).
+  void IndexLocked(std::map<std::string, EntryPtr>::const_iterator it);
+  void UnindexLocked(std::map<std::string, EntryPtr>::const_iterator it);
   // Keeps claimants_ in step when `file`'s claims change from `before` to `after`.
   void IndexClaimsLocked(const std::string& file, const std::map<std::string, EntryPtr>& before,
                          const std::map<std::string, EntryPtr>& after);

@@ -148,7 +148,7 @@ void OwnershipJournal::IndexLocked(const std::string& key, const OwnershipRecord
   if (index.keys.empty()) {
     index.id = *db;
   }
-  index.keys.insert(key);
+  index.keys.insert(&key);
 }
 
 void OwnershipJournal::UnindexLocked(const std::string& key, const OwnershipRecord& record) {
@@ -160,7 +160,9 @@ void OwnershipJournal::UnindexLocked(const std::string& key, const OwnershipReco
   if (it == by_database_.end()) {
     return;
   }
-  it->second.keys.erase(key);
+  if (auto k = it->second.keys.find(std::string_view(key)); k != it->second.keys.end()) {
+    it->second.keys.erase(k);
+  }
   if (it->second.keys.empty()) {
     by_database_.erase(it);
   }
@@ -172,7 +174,7 @@ std::vector<std::string> OwnershipJournal::KeysOfDatabase(const std::string& db_
   if (it == by_database_.end()) {
     return {};
   }
-  return {it->second.keys.begin(), it->second.keys.end()};
+  return KeyRefCopies(it->second.keys);
 }
 
 std::map<std::string, DatabaseId> OwnershipJournal::Databases() const {
@@ -191,10 +193,12 @@ void OwnershipJournal::Add(const std::string& key, OwnershipRecord record) {
     return;
   }
   if (it != records_.end()) {
-    UnindexLocked(key, it->second);
+    UnindexLocked(it->first, it->second);
+    it->second = std::move(record);
+  } else {
+    it = records_.emplace(key, std::move(record)).first;
   }
-  IndexLocked(key, record);
-  records_.insert_or_assign(key, std::move(record));
+  IndexLocked(it->first, it->second);  // the node's key: the index points at it
   ChangedLocked(key);
 }
 
@@ -204,7 +208,7 @@ bool OwnershipJournal::Remove(const std::string& key) {
   if (it == records_.end()) {
     return false;
   }
-  UnindexLocked(key, it->second);
+  UnindexLocked(it->first, it->second);
   records_.erase(it);
   ChangedLocked(key);
   return true;

@@ -31,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "controller/key_ref_set.h"
 #include "src/core/arm_id.h"
 #include "src/model/data_connection.h"
 
@@ -173,9 +174,10 @@ class OwnershipJournal {
   mutable std::mutex mu_;
   struct DatabaseIndex {
     DatabaseId id;
-    std::set<std::string> keys;
+    KeyRefSet keys;  // the keys of records_' nodes
   };
-  // Index of records_ by database. Require mu_.
+  // Index of records_ by database. `key` must be the key of records_' node of `record`, which
+  // stays in the index until UnindexLocked. Require mu_.
   void IndexLocked(const std::string& key, const OwnershipRecord& record);
   void UnindexLocked(const std::string& key, const OwnershipRecord& record);
 
