@@ -9,7 +9,9 @@
 
 namespace kustodian {
 
-DesiredStore::EntryPtr DesiredStore::Pack(DataConnectionSpec spec, const std::string& file) {
+const DataConnectionSpec& DesiredStore::PackedSpec::spec() const { return stored_->entry.spec; }
+
+DesiredStore::PackedSpec DesiredStore::Pack(DataConnectionSpec& spec, const std::string& file) {
   auto stored = std::make_shared<Stored>();
   stored->entry.spec_hash = kustodian::SpecHash(spec);
   // Manifest text is valid UTF-8 (the loader refuses any other), so `replace` never changes
@@ -18,26 +20,39 @@ DesiredStore::EntryPtr DesiredStore::Pack(DataConnectionSpec spec, const std::st
       spec.properties.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   stored->properties.shrink_to_fit();
   spec.properties = nullptr;
-  stored->entry.spec = std::move(spec);
+  stored->entry.spec = spec;
   stored->entry.file = file;
-  return stored;
+  PackedSpec out;
+  out.stored_ = std::move(stored);
+  return out;
 }
 
 std::vector<std::string> DesiredStore::ApplyFile(const std::string& file,
                                                  std::vector<DataConnectionSpec> specs,
                                                  const std::vector<std::string>& rejected_keys,
                                                  std::vector<std::string> errors) {
-  // Hashing and packing need no lock.
+  std::vector<PackedSpec> packed;
+  packed.reserve(specs.size());
+  for (DataConnectionSpec& spec : specs) {
+    packed.push_back(Pack(spec, file));
+  }
+  return ApplyFile(file, std::move(packed), rejected_keys, std::move(errors));
+}
+
+std::vector<std::string> DesiredStore::ApplyFile(const std::string& file,
+                                                 std::vector<PackedSpec> specs,
+                                                 const std::vector<std::string>& rejected_keys,
+                                                 std::vector<std::string> errors) {
   std::map<std::string, EntryPtr> claims;
   std::set<std::string> duplicates;
-  for (DataConnectionSpec& spec : specs) {
-    std::string key = spec.id.Key();
+  for (PackedSpec& packed : specs) {
+    std::string key = packed.spec().id.Key();
     if (claims.count(key) > 0 || duplicates.count(key) > 0) {
       duplicates.insert(key);
       claims.erase(key);
       continue;
     }
-    claims.emplace(std::move(key), Pack(std::move(spec), file));
+    claims.emplace(std::move(key), std::move(packed.stored_));
   }
   std::lock_guard<std::mutex> lock(mu_);
   auto [file_it, inserted] = files_.try_emplace(file);

@@ -45,6 +45,32 @@ std::string AsciiLower(std::string s) {
   return s;
 }
 
+// The packed specs of `f` that RejectDuplicateTargets left in f.manifests (it only removes:
+// when nothing was removed they are all of them, in order).
+std::vector<DesiredStore::PackedSpec> TakeSurvivors(const FileLoadResult& f,
+                                                    DirectorySource::PackedFiles& packed) {
+  auto it = packed.find(f.file);
+  if (it == packed.end()) {
+    return {};
+  }
+  std::vector<DesiredStore::PackedSpec> all = std::move(it->second);
+  packed.erase(it);
+  if (all.size() == f.manifests.size()) {
+    return all;
+  }
+  std::set<std::string> kept;
+  for (const LoadedManifest& m : f.manifests) {
+    kept.insert(m.spec.id.Key());
+  }
+  std::vector<DesiredStore::PackedSpec> out;
+  for (DesiredStore::PackedSpec& p : all) {
+    if (kept.count(p.spec().id.Key()) > 0) {
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 bool DirectorySource::Unchanged(const std::string& file, absl::Time pass_start,
@@ -82,7 +108,7 @@ bool DirectorySource::Unchanged(const std::string& file, absl::Time pass_start,
   return false;
 }
 
-FileLoadResult DirectorySource::Load(const std::string& file) {
+FileLoadResult DirectorySource::Load(const std::string& file, PackedFiles* packed) {
   std::string text;
   const bool read = ReadManifestBytes(file, load_options_.max_file_bytes, &text).ok();
   FileLoadResult f = read ? LoadManifestText(text, file, load_options_)
@@ -92,6 +118,11 @@ FileLoadResult DirectorySource::Load(const std::string& file) {
     it->second.has_content = true;
     it->second.content_size = text.size();
     it->second.content_hash = ContentHash(text);
+  }
+  std::vector<DesiredStore::PackedSpec>& out = (*packed)[f.file];
+  out.clear();
+  for (LoadedManifest& m : f.manifests) {
+    out.push_back(DesiredStore::Pack(m.spec, f.file));
   }
   std::lock_guard<std::mutex> lock(mu_);
   ++files_parsed_;
@@ -144,9 +175,10 @@ DirectoryPassResult DirectorySource::Pass() {
     it = scanned.count(it->first) == 0 ? cache_.erase(it) : std::next(it);
   }
   std::vector<FileLoadResult> files;
+  PackedFiles packed;
   std::vector<size_t> file_index;  // files[j] is scan.files[file_index[j]]
   auto load_file = [&](size_t i) {
-    files.push_back(Load(scan.files[i]));
+    files.push_back(Load(scan.files[i], &packed));
     file_index.push_back(i);
     load[i] = true;
   };
@@ -214,7 +246,7 @@ DirectoryPassResult DirectorySource::Pass() {
     ++result.files;
     result.manifests += static_cast<int>(cache_[scan.files[i]].key_hashes.size());
   }
-  ApplyLoaded(files, std::move(duplicates), &changed, &result);
+  ApplyLoaded(files, packed, std::move(duplicates), &changed, &result);
 
   result.complete = scan.errors.empty();
   // Every loaded file is a scanned one, so `scanned` is every file this pass saw.
@@ -233,11 +265,11 @@ DirectoryPassResult DirectorySource::Pass() {
   }
 
   scan_errors_ = std::move(scan.errors);
-  Finish(changed, &result, /*files_pass=*/false, pass_start);
+  Finish(std::move(changed), &result, /*files_pass=*/false, pass_start);
   return result;
 }
 
-void DirectorySource::ApplyLoaded(std::vector<FileLoadResult>& files,
+void DirectorySource::ApplyLoaded(std::vector<FileLoadResult>& files, PackedFiles& packed,
                                   std::vector<ManifestError> duplicates,
                                   std::set<std::string>* changed, DirectoryPassResult* result) {
   std::map<std::string, std::vector<ManifestError>> duplicates_by_file;
@@ -272,11 +304,7 @@ void DirectorySource::ApplyLoaded(std::vector<FileLoadResult>& files,
       deps_.desired.KeepFile(f.file, std::move(errors));
       continue;
     }
-    std::vector<DataConnectionSpec> specs;
-    specs.reserve(f.manifests.size());
-    for (LoadedManifest& m : f.manifests) {
-      specs.push_back(std::move(m.spec));
-    }
+    std::vector<DesiredStore::PackedSpec> specs = TakeSurvivors(f, packed);
     result->manifests += static_cast<int>(specs.size());
     for (std::string& key :
          deps_.desired.ApplyFile(f.file, std::move(specs), f.rejected_keys, std::move(errors))) {
@@ -285,7 +313,7 @@ void DirectorySource::ApplyLoaded(std::vector<FileLoadResult>& files,
   }
 }
 
-void DirectorySource::Finish(const std::set<std::string>& changed, DirectoryPassResult* result,
+void DirectorySource::Finish(std::set<std::string> changed, DirectoryPassResult* result,
                              bool files_pass, absl::Time started) {
   std::map<std::string, std::vector<std::string>> all_errors = deps_.desired.FileErrors();
   for (const ManifestError& e : scan_errors_) {
@@ -315,7 +343,11 @@ void DirectorySource::Finish(const std::set<std::string>& changed, DirectoryPass
     deps_.metrics->manifest_errors.Set(result->files_with_errors);
   }
 
-  result->changed_keys.assign(changed.begin(), changed.end());
+  // Moved out of the set, not copied: after a first pass it holds every key.
+  result->changed_keys.reserve(changed.size());
+  while (!changed.empty()) {
+    result->changed_keys.push_back(std::move(changed.extract(changed.begin()).value()));
+  }
   for (const std::string& key : result->changed_keys) {
     if (deps_.enqueue) {
       deps_.enqueue(key);
@@ -383,11 +415,12 @@ DirectoryPassResult DirectorySource::PassFiles(const std::vector<std::string>& p
   };
   const absl::Time now = absl::Now();  // file times are real time, not the Clock's
   std::vector<FileLoadResult> files;
+  PackedFiles packed;
   auto load = [&](const std::string& file) {
     save(file);
     // Records the new stamp (the file is loaded whatever it says).
     Unchanged(file, now, /*check_content=*/false);
-    files.push_back(Load(file));
+    files.push_back(Load(file, &packed));
   };
   for (const std::string& file : given) {
     load(file);
@@ -469,8 +502,8 @@ DirectoryPassResult DirectorySource::PassFiles(const std::vector<std::string>& p
     return result;
   }
   std::set<std::string> changed;
-  ApplyLoaded(files, std::move(duplicates), &changed, &result);
-  Finish(changed, &result, /*files_pass=*/true, started);
+  ApplyLoaded(files, packed, std::move(duplicates), &changed, &result);
+  Finish(std::move(changed), &result, /*files_pass=*/true, started);
   return result;
 }
 

@@ -54,6 +54,9 @@ struct DirectoryPassResult {
 // Thread-safe: passes are serialized.
 class DirectorySource {
  public:
+  // The specs of the files loaded in one pass, packed for the DesiredStore right after each
+  // file is parsed (their property trees freed at once), by file.
+  using PackedFiles = std::map<std::string, std::vector<DesiredStore::PackedSpec>>;
   DirectorySource(std::string dir, DirectorySourceDeps deps, LoadOptions load_options = {},
                   ScanOptions scan_options = {});
   DirectorySource(const DirectorySource&) = delete;
@@ -125,21 +128,23 @@ class DirectorySource {
   // the next stamp or, within the racy window, in the next content check. Requires pass_mu_.
   bool Unchanged(const std::string& file, absl::Time pass_start, bool check_content = true);
   // Reads and loads `file`, recording the hash of the bytes loaded in its cache entry (after
-  // Unchanged() returned false for it). Requires pass_mu_.
-  FileLoadResult Load(const std::string& file);
+  // Unchanged() returned false for it), and packs its specs into (*packed)[file]: the result's
+  // specs keep everything but their properties (null). Requires pass_mu_.
+  FileLoadResult Load(const std::string& file, PackedFiles* packed);
   // Records the keys, rejected keys and errors of a fresh load in its cache entry. Requires
   // pass_mu_.
   void Remember(const FileLoadResult& f);
   // Applies loaded `files` (after RejectDuplicateTargets) to the DesiredStore, recording what
   // was applied in the cache; adds the changed keys to *changed and counts into *result.
   // Requires pass_mu_.
-  void ApplyLoaded(std::vector<FileLoadResult>& files, std::vector<ManifestError> duplicates,
-                   std::set<std::string>* changed, DirectoryPassResult* result);
+  void ApplyLoaded(std::vector<FileLoadResult>& files, PackedFiles& packed,
+                   std::vector<ManifestError> duplicates, std::set<std::string>* changed,
+                   DirectoryPassResult* result);
   // Logs new errors, updates the status store, the metric and Errors(), enqueues `changed`.
   // Requires pass_mu_.
   // `files_pass`: PassFiles (the status store is updated only when the errors changed).
   // `started`: when the pass began (its duration is logged).
-  void Finish(const std::set<std::string>& changed, DirectoryPassResult* result, bool files_pass,
+  void Finish(std::set<std::string> changed, DirectoryPassResult* result, bool files_pass,
               absl::Time started);
 
   const std::string dir_;

@@ -50,12 +50,11 @@ void WorkQueue::AddLocked(const std::string& key, absl::Time now) {
   if (metrics_.depth != nullptr) {
     metrics_.depth->Inc();
   }
-  add_times_.emplace(key, now);  // keeps the first add time
-  dirty_.insert(key);
+  auto dirty = dirty_.emplace(key, now).first;
   if (processing_.count(key) > 0) {
     return;  // queued again by Done
   }
-  queue_.push_back(key);
+  queue_.push_back(&dirty->first);
   ready_cv_.notify_one();
 }
 
@@ -73,17 +72,16 @@ void WorkQueue::AddAfter(const std::string& key, absl::Duration delay) {
     return;
   }
   const absl::Time ready = now + delay;
-  auto it = delayed_index_.find(key);
-  if (it != delayed_index_.end()) {
+  const uint64_t seq = next_delay_seq_++;
+  auto [it, inserted] = delayed_index_.try_emplace(key, ready, seq);
+  if (!inserted) {
     if (ready >= it->second.first) {
       return;  // the earlier ready time wins
     }
-    delayed_.erase({it->second.first, it->second.second, key});
-    delayed_index_.erase(it);
+    delayed_.erase({it->second.first, it->second.second, &it->first});
+    it->second = {ready, seq};
   }
-  const uint64_t seq = next_delay_seq_++;
-  delayed_.emplace(ready, seq, key);
-  delayed_index_.emplace(key, std::make_pair(ready, seq));
+  delayed_.emplace(ready, seq, &it->first);
   ready_cv_.notify_all();  // waiters re-plan their wait around the new ready time
 }
 
@@ -113,21 +111,17 @@ bool WorkQueue::Get(std::string* key) {
     }
     now = clock_.Now();
   }
-  *key = std::move(queue_.front());
+  auto dirty = dirty_.extract(*queue_.front());
   queue_.pop_front();
   if (metrics_.depth != nullptr) {
     metrics_.depth->Dec();
   }
-  auto added = add_times_.find(*key);
-  if (added != add_times_.end()) {
-    if (metrics_.queue_duration != nullptr) {
-      metrics_.queue_duration->Observe(Seconds(now - added->second));
-    }
-    add_times_.erase(added);
+  if (metrics_.queue_duration != nullptr) {
+    metrics_.queue_duration->Observe(Seconds(now - dirty.mapped()));
   }
+  *key = std::move(dirty.key());
   start_times_[*key] = now;
   processing_.insert(*key);
-  dirty_.erase(*key);
   return true;
 }
 
@@ -144,8 +138,8 @@ void WorkQueue::Done(const std::string& key) {
     }
     start_times_.erase(started);
   }
-  if (dirty_.count(key) > 0) {
-    queue_.push_back(key);
+  if (auto dirty = dirty_.find(key); dirty != dirty_.end()) {
+    queue_.push_back(&dirty->first);
     ready_cv_.notify_one();
   } else if (processing_.empty()) {
     drain_cv_.notify_all();
@@ -198,10 +192,9 @@ void WorkQueue::MoveDueLocked(absl::Time now) {
     return;
   }
   while (!delayed_.empty() && std::get<0>(*delayed_.begin()) <= now) {
-    std::string key = std::get<2>(*delayed_.begin());
+    auto node = delayed_index_.extract(*std::get<2>(*delayed_.begin()));
     delayed_.erase(delayed_.begin());
-    delayed_index_.erase(key);
-    AddLocked(key, now);
+    AddLocked(node.key(), now);
   }
 }
 

@@ -115,14 +115,19 @@ class WorkQueue {
   mutable std::mutex mu_;
   std::condition_variable ready_cv_;            // a key was queued, or shutdown
   std::condition_variable drain_cv_;            // processing_ became empty, or ShutDown
-  std::deque<std::string> queue_;               // guarded by mu_; ready keys, FIFO
-  std::unordered_set<std::string> dirty_;       // guarded by mu_; need processing
+  // Each key is held once: the queue and the delayed order point at the keys of dirty_ and
+  // delayed_index_ (whose nodes never move). At the first pass over 10,000 manifests, three
+  // copies of every ~170-byte key cost about 4 MiB.
+  // guarded by mu_; need processing -> first add time (for queue_duration)
+  std::unordered_map<std::string, absl::Time> dirty_;
+  // guarded by mu_; ready keys, FIFO; each one a key of dirty_ (queued keys are dirty)
+  std::deque<const std::string*> queue_;
   std::unordered_set<std::string> processing_;  // guarded by mu_; handed out, not Done
-  // Delayed keys ordered by (ready time, insertion number), with each key's entry.
-  std::set<std::tuple<absl::Time, uint64_t, std::string>> delayed_;  // guarded by mu_
+  // Delayed keys with their (ready time, insertion number); delayed_ orders them, pointing at
+  // delayed_index_'s keys.
   std::unordered_map<std::string, std::pair<absl::Time, uint64_t>> delayed_index_;  // mu_
-  uint64_t next_delay_seq_ = 0;                                                     // mu_
-  std::unordered_map<std::string, absl::Time> add_times_;    // guarded by mu_; for metrics
+  std::set<std::tuple<absl::Time, uint64_t, const std::string*>> delayed_;  // guarded by mu_
+  uint64_t next_delay_seq_ = 0;                                             // guarded by mu_
   std::unordered_map<std::string, absl::Time> start_times_;  // guarded by mu_; for metrics
   bool shutting_down_ = false;                               // guarded by mu_
   bool draining_ = false;                                    // guarded by mu_
