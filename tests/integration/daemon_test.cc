@@ -172,8 +172,15 @@ TEST(DaemonTest, OutOfBandDeleteAndEditAreCorrectedAtTheNextResync) {
         return h && i && (*i)["properties"].value("tableName", "") == "T1";
       },
       absl::Seconds(20)));
-  std::string metrics = f.Metrics();
-  EXPECT_TRUE(absl::StrContains(metrics, "kustodian_drift_corrections_total{kind=\"IotHub\"} 1"))
+  // The PUT is visible in the emulator before the daemon has its answer (and counts the
+  // correction): wait for the count rather than read it once.
+  std::string metrics;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        metrics = f.Metrics();
+        return absl::StrContains(metrics, "kustodian_drift_corrections_total{kind=\"IotHub\"} 1");
+      },
+      absl::Seconds(10)))
       << metrics;
 }
 
