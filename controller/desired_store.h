@@ -107,7 +107,8 @@ class DesiredStore {
   std::vector<std::string> Files() const;
   // The files of Files() for which `present` is false (it is called under the store's lock and
   // must not call the store), sorted: what a pass that saw only the present files lost.
-  std::vector<std::string> FilesExcept(const std::function<bool(const std::string&)>& present) const;
+  std::vector<std::string> FilesExcept(
+      const std::function<bool(const std::string&)>& present) const;
   size_t size() const;
 
  private:

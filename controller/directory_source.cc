@@ -96,8 +96,7 @@ bool DirectorySource::Unchanged(const std::string& file, absl::Time pass_start,
   std::string text;
   if (check_content && c.has_content && c.content_size == stamp.size &&
       ReadManifestBytes(file, load_options_.max_file_bytes, &text).ok() &&
-      text.size() == c.content_size &&
-      ContentHash(text) == c.content_hash) {
+      text.size() == c.content_size && ContentHash(text) == c.content_hash) {
     c.stamp = stamp;  // the same bytes: what the last load made of them still holds
     c.reusable = reusable;
     return true;

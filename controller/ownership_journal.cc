@@ -53,7 +53,6 @@ absl::Status ReadWholeFile(const std::string& path, std::string* text, bool* fou
 
 }  // namespace
 
-
 absl::StatusOr<JournalContents> OwnershipJournal::Load(const std::string& state_dir) {
   const std::string path = (std::filesystem::path(state_dir) / kJournalFileName).string();
   const std::string log_path = (std::filesystem::path(state_dir) / kJournalLogFileName).string();

@@ -205,7 +205,6 @@ absl::StatusOr<std::map<std::string, OwnershipRecord>> OwnershipJournal::Parse(
   return out;
 }
 
-
 std::string OwnershipJournal::LogLine(const std::string& key,
                                       const std::optional<OwnershipRecord>& record) {
   json line = {{"op", record ? "put" : "remove"}, {"key", key}};

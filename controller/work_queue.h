@@ -113,8 +113,8 @@ class WorkQueue {
   const WorkQueueMetrics metrics_;
 
   mutable std::mutex mu_;
-  std::condition_variable ready_cv_;            // a key was queued, or shutdown
-  std::condition_variable drain_cv_;            // processing_ became empty, or ShutDown
+  std::condition_variable ready_cv_;  // a key was queued, or shutdown
+  std::condition_variable drain_cv_;  // processing_ became empty, or ShutDown
   // Each key is held once: the queue and the delayed order point at the keys of dirty_ and
   // delayed_index_ (whose nodes never move). At the first pass over 10,000 manifests, three
   // copies of every ~170-byte key cost about 4 MiB.

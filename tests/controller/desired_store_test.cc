@@ -135,7 +135,8 @@ TEST(DesiredStoreTest, GetRestoresThePropertiesExactly) {
   a.properties["negative"] = -7;
   a.properties["flag"] = false;
   a.properties["nothing"] = nullptr;
-  a.properties["nested"] = {{"list", {1, "two", {{"three", 3.5}}}}, {"empty", nlohmann::json::object()}};
+  a.properties["nested"] = {{"list", {1, "two", {{"three", 3.5}}}},
+                            {"empty", nlohmann::json::object()}};
   a.properties["text"] = "Ünïcødé \"quoted\"\n\ttab";
   store.ApplyFile("f.yaml", {a});
   std::optional<DesiredEntry> got = store.Get(a.id.Key());

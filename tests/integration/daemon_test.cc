@@ -305,7 +305,7 @@ TEST(DaemonTest, ExportThenPlanIsANoOp) {
   EXPECT_EQ(f.StopDaemon(), 0);
   std::string out_dir = f.dir.path() + "/exported";
   std::vector<std::string> exp = {"export", "--subscription", kItSub, "--resource-group",
-                                  "rg1",    "--cluster",      "clu1",   "--database",
+                                  "rg1",    "--cluster",      "clu1", "--database",
                                   "db1",    "--database",     "db2",  "--out",
                                   out_dir};
   for (const std::string& a : CliArm(f)) {
